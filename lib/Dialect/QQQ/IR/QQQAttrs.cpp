@@ -1,0 +1,67 @@
+//===- QQQAttrs.cpp - qqq attributes ---------------------------------------===//
+#include "qqq/Dialect/QQQ/IR/QQQAttrs.h"
+#include "qqq/Dialect/QQQ/IR/QQQDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace qqq;
+
+#include "qqq/Dialect/QQQ/IR/QQQEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "qqq/Dialect/QQQ/IR/QQQAttrs.cpp.inc"
+
+void QQQDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "qqq/Dialect/QQQ/IR/QQQAttrs.cpp.inc"
+      >();
+}
+
+LogicalResult
+QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                        unsigned weightBits, unsigned actBits,
+                        int64_t groupSize, bool symmetric, QuantMethod method,
+                        Preprocess preprocess) {
+  if (weightBits < 2 || weightBits > 8)
+    return emitError() << "weight_bits must be in [2, 8], got " << weightBits;
+  if (actBits < 2 || actBits > 16)
+    return emitError() << "act_bits must be in [2, 16], got " << actBits;
+  if (groupSize < 0)
+    return emitError() << "group_size must be 0 (per channel) or positive, got "
+                       << groupSize;
+  if (groupSize > 0 && groupSize % 16 != 0)
+    return emitError() << "group_size must be a multiple of 16, got "
+                       << groupSize;
+  return success();
+}
+
+static bool isPowerOfTwo(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+
+LogicalResult
+KernelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                         StringAttr arch, int64_t maxM, int64_t tileM,
+                         int64_t tileN, int64_t tileK, int64_t stages,
+                         int64_t warps, int64_t splitK, bool swapAB) {
+  if (!arch || !arch.getValue().starts_with("sm_"))
+    return emitError() << "arch must name an sm_XX target, got "
+                       << (arch ? arch.getValue() : StringRef("<null>"));
+  if (maxM < 0)
+    return emitError() << "max_m must be 0 (unbounded) or positive, got "
+                       << maxM;
+  for (auto [name, v] : {std::pair<const char *, int64_t>{"tile_m", tileM},
+                         {"tile_n", tileN},
+                         {"tile_k", tileK}})
+    if (!isPowerOfTwo(v) || v < 8)
+      return emitError() << name << " must be a power of two >= 8, got " << v;
+  if (stages < 1 || stages > 8)
+    return emitError() << "stages must be in [1, 8], got " << stages;
+  if (warps < 1 || warps > 32)
+    return emitError() << "warps must be in [1, 32], got " << warps;
+  if (splitK < 1)
+    return emitError() << "split_k must be >= 1, got " << splitK;
+  return success();
+}
