@@ -2,7 +2,9 @@
 #ifndef QQQ_DIALECT_QQQ_TRANSFORMS_PASSES_H
 #define QQQ_DIALECT_QQQ_TRANSFORMS_PASSES_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Pass/Pass.h"
+#include "qqq/Dialect/QQQ/IR/QQQDialect.h"
 #include "qqq/Dialect/QQQ/IR/QQQOps.h"
 
 namespace qqq {

@@ -7,4 +7,137 @@ include "mlir/Pass/PassBase.td"
 // One def per pass; the implementation lives in lib/Dialect/QQQ/Transforms/<Name>.cpp
 // and derives from the tablegen'd impl::<Name>PassBase.
 
+def QQQSmoothPass : Pass<"qqq-smooth", "mlir::ModuleOp"> {
+  let summary = "Outlier-Suppression+ / SmoothQuant channel smoothing folded into RMSNorm γ";
+  let description = [{
+    For every `qqq.rms_norm` whose result is read only by `qqq.linear` layers
+    (q/k/v, gate/up), picks one scale per input channel `s_j` and rewrites
+    `γ ← γ / s`, `W ← W · diag(s)` for each reader, so the float model is
+    unchanged while the activations the quantizer sees shrink their outliers.
+
+    - `mode=osplus` (default): `s_j = max(1, max_j / t, min_j / (-t))`, with the
+      threshold `t` searched on a grid of `grid` points between the largest
+      channel extreme and 1/`grid` of it, minimising the summed squared error of
+      the W4A8 (per-token int8 × per-channel int4 RTN) outputs of all readers
+      on the calibration sample rows.
+    - `mode=smoothquant`: `s_j = max|x_j|^α / max|W_j|^(1−α)` (`alpha=`).
+
+    A norm with a non-linear reader, or readers without calibration statistics,
+    is skipped with a remark naming it. The calibration statistics of the
+    smoothed activation are updated in memory (x → x/s) for the passes that
+    follow in the same pipeline (see docs/passes.md).
+  }];
+  let options = [
+    Option<"calibration", "calibration", "std::string", "\"\"",
+           "calibration statistics (safetensors, python -m qqq.calibrate)">,
+    Option<"mode", "mode", "std::string", "\"osplus\"",
+           "osplus (threshold search) or smoothquant">,
+    Option<"alpha", "alpha", "double", "0.5", "SmoothQuant migration strength">,
+    Option<"grid", "grid", "int", "20", "threshold grid points (osplus)">,
+    Option<"groupSize", "group-size", "int64_t", "0",
+           "weight group size of the search's error model (0: per channel)">,
+    Option<"report", "report", "std::string", "\"\"",
+           "write per-norm results to this JSON file">,
+  ];
+  let dependentDialects = ["::qqq::QQQDialect", "::mlir::arith::ArithDialect"];
+}
+
+def QQQGPTQPass : Pass<"qqq-gptq", "mlir::ModuleOp"> {
+  let summary = "quantize qqq.linear weights to int4 (GPTQ or RTN) and make them W4A8";
+  let description = [{
+    Every `qqq.linear` whose `layer_name` does not match `skip` becomes a
+    per-token int8 activation quantizer (`qqq.quantize_act`, shared by the
+    readers of one activation) feeding a `qqq.w4a8_linear` with row-major
+    packed int4 weights, f32 channel scales, optionally f16 group scales (the
+    two-level scheme: `s_ch = max|Ŵ|/127`, `s_grp = s_g/s_ch`), an f16 bias and
+    a `#qqq.scheme` recording the choices.
+
+    `method=gptq` runs GPTQ with the Hessian `H = 2/n Σ x xᵀ` of the layer's
+    input from the calibration file (damping `damp` × mean diag(H), blocks of
+    128 columns, optional act-order with static groups, optional MSE clipping
+    of the scales). `method=rtn` rounds to nearest (no calibration needed).
+    Per-layer progress goes to stderr; error statistics (weight and
+    Hessian-weighted output error) go to `report`.
+  }];
+  let options = [
+    Option<"calibration", "calibration", "std::string", "\"\"",
+           "calibration statistics (safetensors); required for method=gptq">,
+    Option<"method", "method", "std::string", "\"gptq\"", "gptq or rtn">,
+    Option<"groupSize", "group-size", "int64_t", "0",
+           "weight group size along K (0: per output channel)">,
+    Option<"actOrder", "act-order", "bool", "false",
+           "GPTQ columns in decreasing diag(H) order (static groups)">,
+    Option<"mseClip", "mse-clip", "bool", "false",
+           "search a clipped scale per row/group minimising Σ|q(w)−w|^2.4">,
+    Option<"damp", "damp", "double", "0.01", "Hessian damping, fraction of mean diag">,
+    Option<"blockSize", "block-size", "int64_t", "128", "GPTQ lazy-update block">,
+    Option<"skip", "skip", "std::string", "\"lm_head\"",
+           "regex of layer names kept in floating point (empty: none)">,
+    Option<"preprocess", "preprocess", "std::string", "\"none\"",
+           "recorded in #qqq.scheme: none, smooth, smoothquant or rotate">,
+    Option<"report", "report", "std::string", "\"\"",
+           "write per-layer error statistics to this JSON file">,
+  ];
+  let dependentDialects = ["::qqq::QQQDialect", "::mlir::arith::ArithDialect"];
+}
+
+def QQQQuantizeActPass : Pass<"qqq-quantize-act", "mlir::ModuleOp"> {
+  let summary = "place the int8 activation quantizers: one per activation, fused with RMSNorm";
+  let description = [{
+    Merges the `qqq.quantize_act` ops of one activation into one and, where the
+    activation is a `qqq.rms_norm` whose result has no other reader, fuses the
+    pair into `qqq.rms_norm_quantize` (the normalized row is never written out).
+  }];
+  let dependentDialects = ["::qqq::QQQDialect"];
+}
+
+def QQQPackPass : Pass<"qqq-pack", "mlir::ModuleOp"> {
+  let summary = "re-pack int4 weights of qqq.w4a8_linear into a kernel layout";
+  let description = [{
+    Rewrites the packed weight constant of every `qqq.w4a8_linear` from its
+    current `#qqq.layout` into `layout` with the numerics library's packing
+    and updates the attribute. `auto` picks `sm90_interleaved` when this
+    build has the kernel layouts, else keeps `row_major`; an explicit layout
+    that is not available is an error naming the layer.
+  }];
+  let options = [
+    Option<"layout", "layout", "std::string", "\"auto\"",
+           "auto (sm90_interleaved when this build has it, else row_major) | "
+           "row_major | sm90_interleaved | sm80_interleaved">,
+  ];
+  let dependentDialects = ["::qqq::QQQDialect", "::mlir::arith::ArithDialect"];
+}
+
+def QQQQuantizePipelinePass : Pass<"qqq-quantize-pipeline", "mlir::ModuleOp"> {
+  let summary = "smooth/rotate → GPTQ/RTN → activation quantizers → pack";
+  let description = [{
+    The whole quantization flow in one pass, loading the calibration file
+    once: `preprocess` (none | smooth = qqq-smooth mode=osplus | smoothquant), then
+    `qqq-gptq` with `method`, `group-size`, `act-order`, `mse-clip`, `damp`,
+    `skip`, then `qqq-quantize-act`, then `qqq-pack`. Each stage prints its
+    progress to stderr; `report` collects every stage's per-layer statistics
+    and times in one JSON file (written atomically).
+  }];
+  let options = [
+    Option<"calibration", "calibration", "std::string", "\"\"",
+           "calibration statistics (safetensors)">,
+    Option<"preprocess", "preprocess", "std::string", "\"none\"",
+           "none | smooth | smoothquant">,
+    Option<"method", "method", "std::string", "\"gptq\"", "gptq or rtn">,
+    Option<"groupSize", "group-size", "int64_t", "0",
+           "weight group size (0: per channel)">,
+    Option<"actOrder", "act-order", "bool", "false", "GPTQ act-order">,
+    Option<"mseClip", "mse-clip", "bool", "false", "MSE scale clipping">,
+    Option<"damp", "damp", "double", "0.01", "GPTQ damping">,
+    Option<"skip", "skip", "std::string", "\"lm_head\"",
+           "regex of layer names kept in floating point">,
+    Option<"alpha", "alpha", "double", "0.5", "SmoothQuant α">,
+    Option<"layout", "layout", "std::string", "\"auto\"",
+           "weight layout for qqq-pack (auto, row_major, sm90_interleaved, ...)">,
+    Option<"report", "report", "std::string", "\"\"",
+           "JSON report of all stages">,
+  ];
+  let dependentDialects = ["::qqq::QQQDialect", "::mlir::arith::ArithDialect"];
+}
+
 #endif // QQQ_DIALECT_QQQ_TRANSFORMS_PASSES_TD
