@@ -1,0 +1,269 @@
+//===- KernelCatalog.cpp - The W4A8 kernel templates and their configs ----===//
+//
+// Mirrors the template parameters and launch rules of kernels-templates/.
+// Every rule here is checked by the template's static_asserts too, so a
+// disagreement shows up as an NVRTC error, never as a wrong launch.
+//
+//===----------------------------------------------------------------------===//
+#include "qqq/CodeGen/KernelCatalog.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace qqq::codegen {
+
+const char *familyName(KernelFamily family) {
+  switch (family) {
+  case KernelFamily::W4A8GemmSm90:
+    return "w4a8_gemm_sm90";
+  case KernelFamily::W4A8GemmSm80:
+    return "w4a8_gemm_sm80";
+  case KernelFamily::QuantizeAct:
+    return "quantize_act";
+  case KernelFamily::RmsNormQuantize:
+    return "rms_norm_quantize";
+  }
+  return "unknown";
+}
+
+const char *templateFileName(KernelFamily family) {
+  switch (family) {
+  case KernelFamily::W4A8GemmSm90:
+    return "w4a8_gemm_sm90.cuh";
+  case KernelFamily::W4A8GemmSm80:
+    return "w4a8_gemm_sm80.cuh";
+  case KernelFamily::QuantizeAct:
+    return "quantize_act.cuh";
+  case KernelFamily::RmsNormQuantize:
+    return "rms_norm_quantize.cuh";
+  }
+  return "unknown";
+}
+
+const char *commonHeaderFileName() { return "qqq_common.cuh"; }
+
+const char *targetArch(KernelFamily family) {
+  return family == KernelFamily::W4A8GemmSm90 ? "sm_90a" : "sm_80";
+}
+
+std::optional<KernelFamily> gemmFamilyForArch(const std::string &arch) {
+  if (arch == "sm_90a")
+    return KernelFamily::W4A8GemmSm90;
+  if (arch == "sm_80" || arch == "sm_86" || arch == "sm_89" || arch == "sm_90")
+    return KernelFamily::W4A8GemmSm80;
+  return std::nullopt;
+}
+
+bool GemmConfig::operator==(const GemmConfig &o) const {
+  return arch == o.arch && maxM == o.maxM && tileM == o.tileM &&
+         tileN == o.tileN && tileK == o.tileK && stages == o.stages &&
+         warps == o.warps && splitK == o.splitK && swapAB == o.swapAB;
+}
+
+namespace {
+std::string str(const std::ostringstream &os) { return os.str(); }
+} // namespace
+
+std::optional<std::string> whyInvalid(const GemmConfig &c,
+                                      const GemmShape &s) {
+  std::ostringstream os;
+  auto family = gemmFamilyForArch(c.arch);
+  if (!family) {
+    os << "unknown target arch '" << c.arch << "' (sm_90a or sm_80)";
+    return str(os);
+  }
+  bool sm90 = *family == KernelFamily::W4A8GemmSm90;
+  if (!c.swapAB)
+    return std::string("swap_ab = false is not implemented (the kernels put "
+                       "the weights on the MMA's M side)");
+  if (s.N <= 0 || s.K <= 0) {
+    os << "shape N = " << s.N << ", K = " << s.K << " must be positive";
+    return str(os);
+  }
+  if (s.groupSize < 0 || (s.groupSize > 0 && (s.groupSize % 64 != 0 ||
+                                               s.K % s.groupSize != 0))) {
+    os << "group size " << s.groupSize
+       << " must be 0 or a multiple of 64 dividing K = " << s.K;
+    return str(os);
+  }
+  if (c.warps <= 0 || (sm90 && c.warps % 4 != 0) || c.warps > 16) {
+    os << "warps = " << c.warps
+       << (sm90 ? " must be 4, 8, 12 or 16 (whole warpgroups)"
+                : " must be in 1..16");
+    return str(os);
+  }
+  if (sm90 ? c.tileN != 16 * c.warps
+           : (c.tileN % (16 * c.warps) != 0 || c.tileN / (16 * c.warps) > 4)) {
+    os << "tile_n = " << c.tileN << " must be "
+       << (sm90 ? "16 * warps (64 weight rows per warpgroup)"
+                : "16 * warps * r, r in 1..4");
+    return str(os);
+  }
+  if (c.tileM <= 0 || c.tileM % 8 != 0 || c.tileM > (sm90 ? 256 : 128)) {
+    os << "tile_m = " << c.tileM << " must be a multiple of 8 in 8.."
+       << (sm90 ? 256 : 128);
+    return str(os);
+  }
+  if (c.tileK <= 0 || c.tileK % 64 != 0 || c.tileK > 512) {
+    os << "tile_k = " << c.tileK << " must be a multiple of 64 up to 512";
+    return str(os);
+  }
+  if (c.stages < 2 || c.stages > 8) {
+    os << "stages = " << c.stages << " must be in 2..8";
+    return str(os);
+  }
+  if (c.splitK < 1 || c.splitK > 64) {
+    os << "split_k = " << c.splitK << " must be in 1..64";
+    return str(os);
+  }
+  if (s.N % c.tileN != 0) {
+    os << "N = " << s.N << " is not a multiple of tile_n = " << c.tileN;
+    return str(os);
+  }
+  if (s.K % (c.tileK * c.splitK) != 0) {
+    os << "K = " << s.K << " is not a multiple of tile_k * split_k = "
+       << c.tileK * c.splitK;
+    return str(os);
+  }
+  if (s.groupSize > 0 && c.tileK % s.groupSize != 0 &&
+      s.groupSize % c.tileK != 0) {
+    os << "tile_k = " << c.tileK << " and group size " << s.groupSize
+       << " must divide one another";
+    return str(os);
+  }
+  LaunchGeometry g = launchGeometry(c, s, 1);
+  if (g.sharedBytes > 227 * 1024) {
+    os << "shared memory " << g.sharedBytes << " B exceeds 227 KiB";
+    return str(os);
+  }
+  // Accumulators: tile_m/8 * 4 int32 per thread per 16-row block.
+  int64_t rowBlocks = sm90 ? 1 : c.tileN / (16 * c.warps);
+  int64_t accRegs = rowBlocks * c.tileM / 2;
+  if (accRegs > 128) {
+    os << "tile_m = " << c.tileM << " with " << rowBlocks
+       << " row blocks per warp needs " << accRegs
+       << " accumulator registers per thread (max 128)";
+    return str(os);
+  }
+  return std::nullopt;
+}
+
+std::string instantiationExpression(const GemmConfig &c, const GemmShape &s) {
+  auto family = gemmFamilyForArch(c.arch);
+  std::ostringstream os;
+  os << "qqq::" << familyName(family.value_or(KernelFamily::W4A8GemmSm90))
+     << "<" << s.N << ", " << s.K << ", " << s.groupSize << ", " << c.tileM
+     << ", " << c.tileN << ", " << c.tileK << ", " << c.stages << ", "
+     << c.warps << ", " << c.splitK << ">";
+  return os.str();
+}
+
+LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
+                              int64_t M) {
+  LaunchGeometry g;
+  int64_t mTiles = (std::max<int64_t>(M, 1) + c.tileM - 1) / c.tileM;
+  int64_t nTiles = c.tileN > 0 ? s.N / c.tileN : 0;
+  g.grid[0] = static_cast<uint32_t>(nTiles);
+  g.grid[1] = static_cast<uint32_t>(mTiles);
+  g.grid[2] = static_cast<uint32_t>(c.splitK);
+  g.block[0] = static_cast<uint32_t>(32 * c.warps);
+  bool sm90 = c.arch == "sm_90a";
+  // sm90: activation tiles in the wgmma core-matrix layout (no padding);
+  // sm80: rows padded by 16 bytes against bank conflicts.
+  int64_t rowBytes = sm90 ? c.tileK : c.tileK + 16;
+  g.sharedBytes = static_cast<uint32_t>(c.stages * c.tileM * rowBytes);
+  if (c.splitK > 1)
+    g.workspaceBytes = static_cast<uint64_t>(
+        (mTiles * c.tileM * s.N + nTiles * mTiles) * 4);
+  return g;
+}
+
+const std::vector<int64_t> &mBuckets() {
+  static const std::vector<int64_t> buckets = {16, 32, 64, 128, 256, 1024, 0};
+  return buckets;
+}
+
+int64_t bucketForM(int64_t M) {
+  for (int64_t b : mBuckets())
+    if (b != 0 && M <= b)
+      return b;
+  return 0;
+}
+
+GemmConfig defaultConfig(const GemmShape &shape, int64_t mBucket,
+                         const std::string &arch) {
+  GemmConfig c;
+  c.arch = arch;
+  c.maxM = mBucket;
+  bool sm90 = arch == "sm_90a";
+  int64_t m = mBucket == 0 ? 4096 : mBucket;
+  c.warps = sm90 && m > 64 && shape.N % 128 == 0 ? 8 : 4;
+  c.tileN = 16 * c.warps;
+  int64_t cap = sm90 ? (mBucket == 0 && shape.N >= 4096 ? 256 : 128) : 64;
+  c.tileM = std::min<int64_t>(cap, (m + 7) / 8 * 8);
+  c.tileK = 128;
+  c.stages = 4;
+  c.splitK = 1;
+  if (shape.N % c.tileN == 0) {
+    int64_t ctas = shape.N / c.tileN * ((m + c.tileM - 1) / c.tileM);
+    for (int64_t sk = 8; sk >= 2; sk /= 2)
+      if (ctas * sk <= 2 * 132 && shape.K % (c.tileK * sk) == 0) {
+        c.splitK = sk;
+        break;
+      }
+  }
+  c.swapAB = true;
+  return c;
+}
+
+std::vector<std::pair<GemmShape, GemmConfig>> ciSweep(const std::string &arch) {
+  std::vector<std::pair<GemmShape, GemmConfig>> out;
+  const GemmShape shapes[] = {{4096, 4096, 0}, {4096, 4096, 128},
+                              {11008, 4096, 0}, {4096, 11008, 128}};
+  for (const GemmShape &s : shapes)
+    for (int64_t b : mBuckets()) {
+      GemmConfig c = defaultConfig(s, b, arch);
+      if (!whyInvalid(c, s))
+        out.push_back({s, c});
+    }
+  return out;
+}
+
+//===-- Activation kernels ------------------------------------------------===//
+
+int64_t activationThreads(int64_t K) {
+  if (K <= 8192)
+    return 256;
+  if (K <= 16384)
+    return 512;
+  return 1024;
+}
+
+std::optional<std::string> activationWhyInvalid(KernelFamily family,
+                                                int64_t K) {
+  if (family != KernelFamily::QuantizeAct &&
+      family != KernelFamily::RmsNormQuantize)
+    return std::string("not an activation kernel family");
+  if (K <= 0 || K % 8 != 0 || K > 65536) {
+    std::ostringstream os;
+    os << "K = " << K << " must be a positive multiple of 8 up to 65536";
+    return str(os);
+  }
+  return std::nullopt;
+}
+
+std::string activationExpression(KernelFamily family, int64_t K) {
+  std::ostringstream os;
+  os << "qqq::" << familyName(family) << "<" << K << ", "
+     << activationThreads(K) << ">";
+  return os.str();
+}
+
+LaunchGeometry activationGeometry(KernelFamily, int64_t K, int64_t M) {
+  LaunchGeometry g;
+  g.grid[0] = static_cast<uint32_t>(std::max<int64_t>(M, 1));
+  g.block[0] = static_cast<uint32_t>(activationThreads(K));
+  return g;
+}
+
+} // namespace qqq::codegen
