@@ -75,9 +75,9 @@ static QuantizedLayer quantizeLayer(const Matrix<float> &w,
   if (cfg.groupSize > 0) {
     numerics::TwoLevelScales two =
         numerics::computeTwoLevelScales(out.q, groupScale, cfg.groupSize);
-    out.channelScale = two.sCh;
-    out.groupScaleHalf = std::move(two.sGrpHalf);
     out.effective = numerics::dequantizeTwoLevel(out.q, two, cfg.groupSize);
+    out.channelScale = std::move(two.sCh);
+    out.groupScaleHalf = std::move(two.sGrpHalf);
   } else {
     out.effective = Matrix<float>(w.rows, w.cols);
     for (int64_t n = 0; n < w.rows; ++n)
@@ -186,7 +186,13 @@ static LogicalResult rewriteLinear(LinearOp op, const QuantizedLayer &ql,
       grpScale, bias, layout, groupSizeAttr, op.getLayerNameAttr(), scheme,
       ArrayAttr());
   op.getResult().replaceAllUsesWith(lin.getResult());
+  Operation *oldWeight = op.getWeight().getDefiningOp();
+  Operation *oldBias = op.getBias() ? op.getBias().getDefiningOp() : nullptr;
   op.erase();
+  // The float weights are dead now unless another op shares them.
+  for (Operation *c : {oldWeight, oldBias})
+    if (c && c->use_empty() && isa<arith::ConstantOp>(c))
+      c->erase();
   return success();
 }
 

@@ -93,7 +93,9 @@ LogicalResult qqq::runPack(ModuleOp module, StringRef layoutName,
         b, op.getLoc(), type,
         ArrayRef<char>(reinterpret_cast<const char *>(packed.data()),
                        packed.size()));
+    Operation *old = op.getWeight().getDefiningOp();
     op.getWeightMutable().assign(c);
+    eraseIfDeadConstant(old);
     op.setLayoutAttr(WeightLayoutAttr::get(op.getContext(), *target));
     ++repacked;
     return WalkResult::advance();

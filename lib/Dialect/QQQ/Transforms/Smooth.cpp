@@ -87,7 +87,9 @@ static void foldIntoProducer(Producer p, const std::vector<float> &s) {
     Value c = makeFloatConstant(
         b, p.norm.getLoc(),
         cast<RankedTensorType>(p.norm.getGamma().getType()), gamma);
+    Operation *old = p.norm.getGamma().getDefiningOp();
     p.norm.getGammaMutable().assign(c);
+    eraseIfDeadConstant(old);
     return;
   }
   LinearOp lin = p.rowsLinear;
@@ -104,7 +106,9 @@ static void foldIntoProducer(Producer p, const std::vector<float> &s) {
     Value c = makeFloatConstant(
         b, lin.getLoc(), cast<RankedTensorType>(lin.getBias().getType()),
         bias);
+    Operation *old = lin.getBias().getDefiningOp();
     lin.getBiasMutable().assign(c);
+    eraseIfDeadConstant(old);
   }
 }
 

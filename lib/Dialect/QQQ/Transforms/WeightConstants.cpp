@@ -132,7 +132,14 @@ void qqq::replaceLinearWeight(LinearOp op, const numerics::Matrix<float> &w) {
   } else {
     values = w.data;
   }
+  Operation *old = op.getWeight().getDefiningOp();
   OpBuilder b(op);
   Value c = makeFloatConstant(b, op.getLoc(), type, values);
   op.getWeightMutable().assign(c);
+  eraseIfDeadConstant(old);
+}
+
+void qqq::eraseIfDeadConstant(Operation *op) {
+  if (op && op->use_empty() && isa<arith::ConstantOp>(op))
+    op->erase();
 }

@@ -38,6 +38,9 @@ mlir::Value makeRawConstant(mlir::OpBuilder &b, mlir::Location loc,
 /// type. The old constant is left for DCE (other users may share it).
 void replaceLinearWeight(LinearOp op, const numerics::Matrix<float> &w);
 
+/// Erases `op` when it is an arith.constant nobody reads any more.
+void eraseIfDeadConstant(mlir::Operation *op);
+
 } // namespace qqq
 
 #endif
