@@ -18,8 +18,9 @@
 // Two-level per-group scales (keeps the GEMM in int8):
 //   s_ch[n]    = max_k |What[n,k]| / 127, What[n,k] = q[n,k] * s_g[k/G,n]
 //   s_grp[g,n] = f16(s_g[g,n] / s_ch[n]), then lowered by f16 ulps until
-//                max_q |rne(q * s_grp)| <= 127 for q in [-8,7]
-//                (i.e. rne(8 * s_grp) <= 127, computed as f32 product).
+//                |rne(q * s_grp)| <= 127 for every q of the group (f32
+//                product); a group of zeros gets s_grp = 0, a row of zeros
+//                s_ch = 1.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QQQ_NUMERICS_QUANTIZERS_H
@@ -87,7 +88,7 @@ Int4Weight quantizeWeightRTN(const Matrix<float> &w, int64_t groupSize,
 Matrix<float> dequantizeWeight(const Int4Weight &w);
 
 /// Two-level scales of a per-group weight: sCh (N) and the f16 bits of
-/// sGrp (K/G x N), with |rne(q * sGrp)| <= 127 guaranteed for q in [-8, 7].
+/// sGrp (K/G x N), with |rne(q * sGrp)| <= 127 guaranteed for the q given.
 struct TwoLevelScales {
   std::vector<float> sCh;     // N
   Matrix<uint16_t> sGrpHalf;  // K/G x N, IEEE half bits

@@ -1,0 +1,285 @@
+//===- Hadamard.cpp - Randomized Hadamard rotations -----------------------===//
+//
+// Constructions (no tables): Sylvester for 2^a, Paley I and Paley II for the
+// odd part; see include/qqq/Numerics/Hadamard.h for the supported orders.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qqq/Numerics/Hadamard.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+namespace qqq::numerics {
+namespace {
+
+bool isPrime(int64_t q) {
+  if (q < 2)
+    return false;
+  for (int64_t d = 2; d * d <= q; ++d)
+    if (q % d == 0)
+      return false;
+  return true;
+}
+
+enum class Construction { None, Identity, PaleyI, PaleyII };
+
+/// How a Hadamard matrix of order m (the factor next to 2^a) is built.
+Construction constructionFor(int64_t m) {
+  if (m == 1)
+    return Construction::Identity;
+  if (m % 4 != 0)
+    return Construction::None;
+  if (isPrime(m - 1) && (m - 1) % 4 == 3)
+    return Construction::PaleyI;
+  if (isPrime(m / 2 - 1) && (m / 2 - 1) % 4 == 1)
+    return Construction::PaleyII;
+  return Construction::None;
+}
+
+/// Splits n = 2^a * m with the smallest constructible m; m = 0 if none.
+void splitOrder(int64_t n, int64_t &pow2, int64_t &m) {
+  pow2 = 1;
+  m = 0;
+  if (n <= 0)
+    return;
+  int64_t a = 0;
+  while (((n >> a) & 1) == 0)
+    ++a;
+  for (int64_t b = a; b >= 0; --b) {
+    int64_t cand = n >> b;
+    if (constructionFor(cand) != Construction::None) {
+      pow2 = int64_t(1) << b;
+      m = cand;
+      return;
+    }
+  }
+}
+
+/// Quadratic character of x modulo the prime q.
+std::vector<int> quadraticCharacter(int64_t q) {
+  std::vector<int> chi(static_cast<size_t>(q), -1);
+  chi[0] = 0;
+  for (int64_t x = 1; x < q; ++x)
+    chi[(x * x) % q] = 1;
+  return chi;
+}
+
+Matrix<int8_t> paleyI(int64_t q) {
+  // S = [[0, 1^T], [-1, Q]] skew with S S^T = q I; H = I + S.
+  std::vector<int> chi = quadraticCharacter(q);
+  Matrix<int8_t> h(q + 1, q + 1, 0);
+  for (int64_t j = 1; j <= q; ++j) {
+    h.at(0, j) = 1;
+    h.at(j, 0) = -1;
+  }
+  for (int64_t i = 0; i < q; ++i)
+    for (int64_t j = 0; j < q; ++j)
+      h.at(i + 1, j + 1) = static_cast<int8_t>(chi[((j - i) % q + q) % q]);
+  for (int64_t i = 0; i <= q; ++i)
+    h.at(i, i) = static_cast<int8_t>(h.at(i, i) + 1);
+  return h;
+}
+
+Matrix<int8_t> paleyII(int64_t q) {
+  // C = [[0, 1^T], [1, Q]] symmetric conference matrix of order q+1;
+  // H = C (x) [[1, 1], [1, -1]] + I (x) [[1, -1], [-1, -1]].
+  std::vector<int> chi = quadraticCharacter(q);
+  const int64_t c = q + 1;
+  Matrix<int> conf(c, c, 0);
+  for (int64_t j = 1; j < c; ++j)
+    conf.at(0, j) = conf.at(j, 0) = 1;
+  for (int64_t i = 0; i < q; ++i)
+    for (int64_t j = 0; j < q; ++j)
+      conf.at(i + 1, j + 1) = chi[((j - i) % q + q) % q];
+  const int a[2][2] = {{1, 1}, {1, -1}}, b[2][2] = {{1, -1}, {-1, -1}};
+  Matrix<int8_t> h(2 * c, 2 * c, 0);
+  for (int64_t i = 0; i < c; ++i)
+    for (int64_t j = 0; j < c; ++j)
+      for (int x = 0; x < 2; ++x)
+        for (int y = 0; y < 2; ++y)
+          h.at(2 * i + x, 2 * j + y) = static_cast<int8_t>(
+              conf.at(i, j) * a[x][y] + (i == j ? b[x][y] : 0));
+  return h;
+}
+
+Matrix<int8_t> blockMatrix(int64_t m) {
+  switch (constructionFor(m)) {
+  case Construction::Identity:
+    return Matrix<int8_t>(1, 1, 1);
+  case Construction::PaleyI:
+    return paleyI(m - 1);
+  case Construction::PaleyII:
+    return paleyII(m / 2 - 1);
+  case Construction::None:
+    break;
+  }
+  return Matrix<int8_t>();
+}
+
+/// In-place unnormalized Walsh-Hadamard transform over `len` entries spaced
+/// `stride` apart (Sylvester order: H[p][q] = (-1)^popcount(p & q)).
+void fwht(double *v, int64_t len, int64_t stride) {
+  for (int64_t h = 1; h < len; h <<= 1)
+    for (int64_t i = 0; i < len; i += 2 * h)
+      for (int64_t j = i; j < i + h; ++j) {
+        double a = v[j * stride], b = v[(j + h) * stride];
+        v[j * stride] = a + b;
+        v[(j + h) * stride] = a - b;
+      }
+}
+
+} // namespace
+
+std::string hadamardUnsupportedReason(int64_t n) {
+  if (n <= 0)
+    return "Hadamard order must be positive, got " + std::to_string(n);
+  int64_t pow2, m;
+  splitOrder(n, pow2, m);
+  if (m != 0)
+    return "";
+  return "no Hadamard construction for order " + std::to_string(n) +
+         ": supported orders are 2^a * m with m = 1, m = q + 1 (q prime, "
+         "q = 3 mod 4, Paley I) or m = 2(q + 1) (q prime, q = 1 mod 4, "
+         "Paley II)";
+}
+
+Matrix<int8_t> hadamardMatrix(int64_t n) {
+  int64_t pow2, m;
+  splitOrder(n, pow2, m);
+  if (m == 0)
+    return Matrix<int8_t>();
+  Matrix<int8_t> block = blockMatrix(m);
+  Matrix<int8_t> h(n, n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t pi = i / m, pj = j / m;
+      int s = __builtin_popcountll(static_cast<unsigned long long>(pi & pj)) & 1 ? -1 : 1;
+      h.at(i, j) = static_cast<int8_t>(s * block.at(i % m, j % m));
+    }
+  return h;
+}
+
+RandomizedHadamard::RandomizedHadamard(int64_t size, uint64_t seed) : n(size) {
+  err = hadamardUnsupportedReason(n);
+  if (!err.empty())
+    return;
+  splitOrder(n, pow2, m);
+  block = blockMatrix(m);
+  std::mt19937_64 rng(seed);
+  sign.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    sign[i] = (rng() >> 63) ? -1 : 1;
+}
+
+void RandomizedHadamard::applyUnnormalized(double *v, bool transpose) const {
+  // v * (H_{2^a} (x) H_m): the m x m block on each segment, then the
+  // Walsh-Hadamard transform across segments.
+  if (m > 1) {
+    std::vector<double> tmp(static_cast<size_t>(m));
+    for (int64_t p = 0; p < pow2; ++p) {
+      double *seg = v + p * m;
+      for (int64_t c = 0; c < m; ++c) {
+        double s = 0.0;
+        for (int64_t r = 0; r < m; ++r)
+          s += seg[r] * (transpose ? block.at(c, r) : block.at(r, c));
+        tmp[c] = s;
+      }
+      std::copy(tmp.begin(), tmp.end(), seg);
+    }
+  }
+  for (int64_t c = 0; c < m; ++c)
+    fwht(v + c, pow2, m);
+}
+
+void RandomizedHadamard::applyRight(double *v) const {
+  // v * D * H / sqrt(n)
+  for (int64_t i = 0; i < n; ++i)
+    v[i] *= sign[i];
+  applyUnnormalized(v, /*transpose=*/false);
+  const double f = 1.0 / std::sqrt(static_cast<double>(n));
+  for (int64_t i = 0; i < n; ++i)
+    v[i] *= f;
+}
+
+void RandomizedHadamard::applyRightTranspose(double *v) const {
+  // v * H^T * D / sqrt(n)
+  applyUnnormalized(v, /*transpose=*/true);
+  const double f = 1.0 / std::sqrt(static_cast<double>(n));
+  for (int64_t i = 0; i < n; ++i)
+    v[i] *= f * sign[i];
+}
+
+void RandomizedHadamard::applyRight(float *v) const {
+  std::vector<double> d(v, v + n);
+  applyRight(d.data());
+  for (int64_t i = 0; i < n; ++i)
+    v[i] = static_cast<float>(d[i]);
+}
+
+void RandomizedHadamard::applyRightTranspose(float *v) const {
+  std::vector<double> d(v, v + n);
+  applyRightTranspose(d.data());
+  for (int64_t i = 0; i < n; ++i)
+    v[i] = static_cast<float>(d[i]);
+}
+
+void RandomizedHadamard::rotateRows(Matrix<float> &mat, bool transpose) const {
+  if (!err.empty() || mat.cols != n)
+    return;
+  if (m == 1) {
+    for (int64_t r = 0; r < mat.rows; ++r) {
+      if (transpose)
+        applyRightTranspose(mat.row(r));
+      else
+        applyRight(mat.row(r));
+    }
+    return;
+  }
+  // All rows at once: a row of length n is pow2 contiguous segments of m,
+  // so the H_m step is one sgemm of the (rows*pow2) x m view with H_m.
+  std::vector<float> hb(static_cast<size_t>(m * m));
+  for (int64_t i = 0; i < m * m; ++i)
+    hb[i] = block.data[i];
+  const float f = static_cast<float>(1.0 / std::sqrt(static_cast<double>(n)));
+  const int64_t chunkRows = std::max<int64_t>(1, (int64_t(1) << 22) / n);
+  std::vector<float> tmp;
+  for (int64_t r0 = 0; r0 < mat.rows; r0 += chunkRows) {
+    const int64_t rows = std::min(chunkRows, mat.rows - r0);
+    float *x = mat.row(r0);
+    if (!transpose)
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t i = 0; i < n; ++i)
+          x[r * n + i] *= sign[i];
+    tmp.assign(static_cast<size_t>(rows * n), 0.0f);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, transpose ? CblasTrans : CblasNoTrans,
+                static_cast<int>(rows * pow2), static_cast<int>(m),
+                static_cast<int>(m), 1.0f, x, static_cast<int>(m), hb.data(),
+                static_cast<int>(m), 0.0f, tmp.data(), static_cast<int>(m));
+    std::vector<double> v(static_cast<size_t>(n));
+    for (int64_t r = 0; r < rows; ++r) {
+      std::copy(tmp.begin() + r * n, tmp.begin() + (r + 1) * n, v.begin());
+      for (int64_t c = 0; c < m; ++c)
+        fwht(v.data() + c, pow2, m);
+      for (int64_t i = 0; i < n; ++i)
+        x[r * n + i] = static_cast<float>(v[i]) * (transpose ? f * sign[i] : f);
+    }
+  }
+}
+
+Matrix<double> RandomizedHadamard::dense() const {
+  Matrix<double> q(n, n, 0.0);
+  if (!err.empty())
+    return q;
+  Matrix<int8_t> h = hadamardMatrix(n);
+  const double f = 1.0 / std::sqrt(static_cast<double>(n));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      q.at(i, j) = sign[i] * h.at(i, j) * f;
+  return q;
+}
+
+} // namespace qqq::numerics

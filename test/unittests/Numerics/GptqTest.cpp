@@ -1,0 +1,265 @@
+//===- GptqTest.cpp - GPTQ quality, determinism and robustness -----------===//
+
+#include "qqq/Numerics/GPTQ.h"
+#include "qqq/Numerics/Quantizers.h"
+#include "TestUtil.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace qqq::numerics;
+using namespace qqq::numerics::test;
+
+namespace {
+
+struct Problem {
+  Matrix<float> x, w;
+  Matrix<double> H;
+};
+
+Problem makeProblem(int64_t rows, int64_t K, int64_t N, uint64_t seed) {
+  Problem p;
+  p.x = correlatedActivations(rows, K, 16, seed);
+  p.w = randomNormal(N, K, seed + 10, 0.05f);
+  p.H = computeHessian(p.x);
+  return p;
+}
+
+bool allFinite(const GptqResult &r) {
+  for (float v : r.channelScale)
+    if (!std::isfinite(v))
+      return false;
+  for (float v : r.groupScale.data)
+    if (!std::isfinite(v))
+      return false;
+  return true;
+}
+
+TEST(Gptq, HessianIsTwoOverNTimesXtX) {
+  Matrix<float> x = randomNormal(10, 6, 1);
+  Matrix<double> H = computeHessian(x);
+  for (int64_t i = 0; i < 6; ++i)
+    for (int64_t j = 0; j < 6; ++j) {
+      double s = 0;
+      for (int64_t m = 0; m < 10; ++m)
+        s += double(x.at(m, i)) * x.at(m, j);
+      EXPECT_NEAR(H.at(i, j), 2.0 * s / 10, 1e-12);
+    }
+  // Accumulating in two batches gives the same.
+  Matrix<double> H2;
+  int64_t count = 0;
+  Matrix<float> a(4, 6), b(6, 6);
+  std::copy_n(x.data.begin(), 24, a.data.begin());
+  std::copy_n(x.data.begin() + 24, 36, b.data.begin());
+  accumulateHessian(a, H2, count);
+  accumulateHessian(b, H2, count);
+  finalizeHessian(H2, count);
+  for (size_t i = 0; i < H.data.size(); ++i)
+    EXPECT_NEAR(H.data[i], H2.data[i], 1e-12);
+}
+
+void expectBeatsRtn(int64_t G, bool actOrder, bool staticGroups) {
+  Problem p = makeProblem(1024, 512, 96, 1);
+  GptqOptions opt;
+  opt.groupSize = G;
+  opt.actOrder = actOrder;
+  opt.staticGroups = staticGroups;
+  GptqResult r = gptqQuantize(p.w, p.H, opt);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_TRUE(allFinite(r));
+  double eG = outputError(p.x, p.w, dequantizeGptq(r));
+  double eR = outputError(p.x, p.w, dequantizeWeight(quantizeWeightRTN(p.w, G)));
+  ::testing::Test::RecordProperty("gptq_over_rtn", std::to_string(eG / eR));
+  EXPECT_LT(eG, 0.7 * eR) << "GPTQ " << eG << " RTN " << eR;
+  if (G > 0) {
+    // The two-level channel scale accompanies per-group results.
+    TwoLevelScales t = computeTwoLevelScales(r.q, r.groupScale, G);
+    EXPECT_EQ(t.sCh, r.channelScale);
+  }
+}
+
+TEST(Gptq, PerChannelBeatsRtnByThirtyPercent) { expectBeatsRtn(0, false, false); }
+TEST(Gptq, Group128BeatsRtnByThirtyPercent) { expectBeatsRtn(128, false, false); }
+TEST(Gptq, ActOrderPerChannelBeatsRtn) { expectBeatsRtn(0, true, false); }
+TEST(Gptq, ActOrderStaticGroupsBeatsRtn) { expectBeatsRtn(128, true, true); }
+
+TEST(Gptq, StaticGroupScalesComeFromTheOriginalWeight) {
+  Problem p = makeProblem(256, 256, 32, 2);
+  GptqOptions opt;
+  opt.groupSize = 64;
+  opt.actOrder = true;
+  opt.staticGroups = true;
+  GptqResult r = gptqQuantize(p.w, p.H, opt);
+  ASSERT_TRUE(r.error.empty());
+  Int4Weight rtn = quantizeWeightRTN(p.w, 64);
+  EXPECT_EQ(r.groupScale.data, rtn.groupScale.data);
+  // Act-order with dynamic groups would need an index permutation.
+  opt.staticGroups = false;
+  EXPECT_NE(gptqQuantize(p.w, p.H, opt).error.find("static groups"), std::string::npos);
+}
+
+TEST(Gptq, IsDeterministic) {
+  Problem p = makeProblem(512, 384, 200, 3);
+  for (int64_t G : {0, 128}) {
+    GptqOptions opt;
+    opt.groupSize = G;
+    opt.blockSize = 64;
+    GptqResult a = gptqQuantize(p.w, p.H, opt), b = gptqQuantize(p.w, p.H, opt);
+    EXPECT_EQ(a.q.data, b.q.data);
+    EXPECT_EQ(a.channelScale, b.channelScale);
+    EXPECT_EQ(a.groupScale.data, b.groupScale.data);
+    EXPECT_EQ(a.quantLoss, b.quantLoss);
+  }
+}
+
+/// Textbook GPTQ/OBQ in float64 without blocking or Cholesky: after each
+/// column, the inverse Hessian is updated by its Schur complement.
+Matrix<float> textbookGptq(const Matrix<float> &W, const Matrix<double> &Hin) {
+  const int64_t N = W.rows, K = W.cols;
+  Matrix<double> H = Hin;
+  double mean = 0;
+  for (int64_t i = 0; i < K; ++i)
+    mean += H.at(i, i);
+  for (int64_t i = 0; i < K; ++i)
+    H.at(i, i) += 0.01 * mean / K;
+  // Gauss-Jordan inverse.
+  Matrix<double> A = H, inv(K, K, 0.0);
+  for (int64_t i = 0; i < K; ++i)
+    inv.at(i, i) = 1;
+  for (int64_t c = 0; c < K; ++c) {
+    double piv = A.at(c, c);
+    for (int64_t j = 0; j < K; ++j) {
+      A.at(c, j) /= piv;
+      inv.at(c, j) /= piv;
+    }
+    for (int64_t r = 0; r < K; ++r)
+      if (r != c) {
+        double f = A.at(r, c);
+        for (int64_t j = 0; j < K; ++j) {
+          A.at(r, j) -= f * A.at(c, j);
+          inv.at(r, j) -= f * inv.at(c, j);
+        }
+      }
+  }
+  std::vector<float> scale(N);
+  for (int64_t n = 0; n < N; ++n)
+    scale[n] = findInt4Scale(W.row(n), K, 0, false);
+  Matrix<double> w(N, K);
+  for (int64_t i = 0; i < N * K; ++i)
+    w.data[i] = W.data[i];
+  Matrix<float> out(N, K);
+  for (int64_t i = 0; i < K; ++i) {
+    double d = inv.at(i, i);
+    for (int64_t n = 0; n < N; ++n) {
+      double q = std::max(-7.0, std::min(7.0, std::nearbyint(w.at(n, i) / scale[n])));
+      out.at(n, i) = float(q) * scale[n];
+      double err = (w.at(n, i) - out.at(n, i)) / d;
+      for (int64_t j = i + 1; j < K; ++j)
+        w.at(n, j) -= err * inv.at(i, j);
+    }
+    for (int64_t r = i + 1; r < K; ++r)
+      for (int64_t c = i + 1; c < K; ++c)
+        inv.at(r, c) -= inv.at(r, i) * inv.at(i, c) / d;
+  }
+  return out;
+}
+
+TEST(Gptq, MatchesTextbookFloat64Algorithm) {
+  Problem p = makeProblem(256, 96, 24, 4);
+  GptqOptions opt;
+  opt.blockSize = 32; // several blocks exercise the lazy updates
+  GptqResult r = gptqQuantize(p.w, p.H, opt);
+  Matrix<float> mine = dequantizeGptq(r), ref = textbookGptq(p.w, p.H);
+  int64_t differ = 0;
+  for (size_t i = 0; i < mine.data.size(); ++i)
+    differ += mine.data[i] != ref.data[i];
+  // Float32 vs float64 may flip a rare rounding decision.
+  EXPECT_LE(differ, static_cast<int64_t>(mine.data.size() / 100));
+  double eMine = outputError(p.x, p.w, mine), eRef = outputError(p.x, p.w, ref);
+  EXPECT_NEAR(eMine, eRef, 0.02 * eRef);
+}
+
+TEST(Gptq, BlockSizeDoesNotChangeTheResult) {
+  Problem p = makeProblem(256, 256, 64, 5);
+  GptqOptions a, b;
+  a.blockSize = 16;
+  b.blockSize = 128;
+  GptqResult ra = gptqQuantize(p.w, p.H, a), rb = gptqQuantize(p.w, p.H, b);
+  int64_t differ = 0;
+  for (size_t i = 0; i < ra.q.data.size(); ++i)
+    differ += ra.q.data[i] != rb.q.data[i];
+  EXPECT_LE(differ, static_cast<int64_t>(ra.q.data.size() / 100));
+}
+
+TEST(Gptq, ZeroHessianGivesFiniteZeroWeight) {
+  Matrix<float> w = randomNormal(16, 64, 6);
+  Matrix<double> H(64, 64, 0.0);
+  for (int64_t G : {0, 32}) {
+    GptqOptions opt;
+    opt.groupSize = G;
+    GptqResult r = gptqQuantize(w, H, opt);
+    ASSERT_TRUE(r.error.empty());
+    EXPECT_TRUE(allFinite(r));
+    EXPECT_TRUE(std::isfinite(r.quantLoss));
+    EXPECT_EQ(r.deadColumns, 64);
+    for (int8_t q : r.q.data)
+      EXPECT_EQ(q, 0);
+  }
+}
+
+TEST(Gptq, SingularHessianGivesFiniteResult) {
+  // 8 calibration rows for K = 128: rank 8, plus a few dead inputs.
+  Matrix<float> x = randomNormal(8, 128, 7);
+  for (int64_t m = 0; m < 8; ++m)
+    x.at(m, 5) = x.at(m, 77) = 0.0f;
+  Matrix<double> H = computeHessian(x);
+  Matrix<float> w = randomNormal(32, 128, 8);
+  for (double damp : {0.01, 0.0}) {
+    GptqOptions opt;
+    opt.groupSize = 64;
+    opt.dampPercent = damp;
+    GptqResult r = gptqQuantize(w, H, opt);
+    ASSERT_TRUE(r.error.empty());
+    EXPECT_TRUE(allFinite(r));
+    EXPECT_TRUE(std::isfinite(r.quantLoss));
+    EXPECT_EQ(r.deadColumns, 2);
+    Matrix<float> d = dequantizeGptq(r);
+    for (float v : d.data)
+      ASSERT_TRUE(std::isfinite(v));
+    for (int64_t n = 0; n < 32; ++n)
+      EXPECT_EQ(r.q.at(n, 5), 0);
+  }
+}
+
+TEST(Gptq, RejectsBadInput) {
+  Matrix<float> w = randomNormal(4, 64, 9);
+  EXPECT_NE(gptqQuantize(w, Matrix<double>(32, 32, 0.0), {}).error.find("K = 64"),
+            std::string::npos);
+  GptqOptions opt;
+  opt.groupSize = 48;
+  EXPECT_FALSE(gptqQuantize(w, Matrix<double>(64, 64, 0.0), opt).error.empty());
+  w.at(1, 1) = NAN;
+  EXPECT_NE(gptqQuantize(w, Matrix<double>(64, 64, 0.0), {}).error.find("NaN"),
+            std::string::npos);
+}
+
+TEST(Gptq, MseClipSearchRunsInsideGptq) {
+  Problem p = makeProblem(512, 256, 32, 11);
+  GptqOptions a, b;
+  a.groupSize = b.groupSize = 128;
+  b.mseClip = true;
+  GptqResult ra = gptqQuantize(p.w, p.H, a), rb = gptqQuantize(p.w, p.H, b);
+  ASSERT_TRUE(rb.error.empty());
+  // Clipping shrinks some group scales ...
+  int64_t smaller = 0;
+  for (size_t i = 0; i < ra.groupScale.data.size(); ++i)
+    smaller += rb.groupScale.data[i] < ra.groupScale.data[i];
+  EXPECT_GT(smaller, 0);
+  // ... and the result still clearly beats RTN.
+  double eb = outputError(p.x, p.w, dequantizeGptq(rb));
+  double eR = outputError(p.x, p.w, dequantizeWeight(quantizeWeightRTN(p.w, 128)));
+  EXPECT_LT(eb, 0.7 * eR);
+}
+
+} // namespace
