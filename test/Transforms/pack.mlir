@@ -1,0 +1,17 @@
+// RUN: qqq-opt %s --qqq-pack=layout=row_major 2>/dev/null | FileCheck %s
+// RUN: not qqq-opt %s --qqq-pack=layout=bogus 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: qqq-opt %s --qqq-pack 2>&1 >/dev/null | FileCheck %s --check-prefix=AUTO
+
+// A row-major weight requested as row_major is left as it is.
+// CHECK-LABEL: func.func @linear
+// CHECK:       %[[W:.*]] = arith.constant dense<{{\[}}[18, 52], [-1, 0]]> : tensor<2x2xi8>
+// CHECK:       qqq.w4a8_linear %arg0, %arg1, %[[W]], {{.*}}layout = #qqq.layout<row_major>
+// BAD: error: qqq-pack: unknown layout 'bogus'
+// AUTO: [qqq-pack] layout {{row_major|sm90_interleaved}}:
+func.func @linear(%x: tensor<?x4xi8>, %s: tensor<?x1xf32>) -> tensor<?x2xf16> {
+  %w = arith.constant dense<[[18, 52], [-1, 0]]> : tensor<2x2xi8>
+  %c = arith.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %y = qqq.w4a8_linear %x, %s, %w, %c {layout = #qqq.layout<row_major>, layer_name = "l"}
+      : (tensor<?x4xi8>, tensor<?x1xf32>, tensor<2x2xi8>, tensor<2xf32>) -> tensor<?x2xf16>
+  return %y : tensor<?x2xf16>
+}
