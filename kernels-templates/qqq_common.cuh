@@ -1,0 +1,192 @@
+// qqq_common.cuh - helpers shared by the qqq kernel templates.
+//
+// NVRTC-compilable: includes only <cuda_fp16.h>. Integer types are spelled
+// as builtins (signed char == int8_t, unsigned char == uint8_t) so that no
+// host header is needed; the mangled names are those of int8_t/uint8_t.
+#pragma once
+#include <cuda_fp16.h>
+
+namespace qqq {
+
+typedef signed char i8;
+typedef unsigned char u8;
+typedef unsigned int u32;
+
+__device__ __forceinline__ u32 smem_addr(const void *p) {
+  return static_cast<u32>(__cvta_generic_to_shared(p));
+}
+
+// 16-byte global -> shared copy; src-size 0 zero-fills (rows past M).
+__device__ __forceinline__ void cp_async16(void *smem, const void *gmem,
+                                           bool pred) {
+  int src = pred ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(
+                   smem_addr(smem)),
+               "l"(gmem), "r"(src)
+               : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+template <int N> __device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+
+// Weights are streamed once: read-only path, no L1 allocation.
+__device__ __forceinline__ uint4 ld_stream16(const void *p) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
+  return v;
+}
+
+// int4 x 8 (one packed word) -> two int8 x 4 registers holding 16 * q
+// (the high-nibble trick): low nibbles and high nibbles of each byte.
+__device__ __forceinline__ u32 nib_lo16(u32 w) { return (w << 4) & 0xF0F0F0F0u; }
+__device__ __forceinline__ u32 nib_hi16(u32 w) { return w & 0xF0F0F0F0u; }
+
+// Per-group: bytes of 16 * q -> bytes of rne(q * s) (f32 product, exact
+// since |q| <= 8 and s is an f16; |result| <= 127 by the quantizer).
+__device__ __forceinline__ u32 group_scale4(u32 r16, float s) {
+  u32 out = 0;
+#pragma unroll
+  for (int b = 0; b < 4; ++b) {
+    int q = static_cast<int>(r16 << (24 - 8 * b)) >> 28;
+    int w = __float2int_rn(__fmul_rn(static_cast<float>(q), s));
+    out |= (static_cast<u32>(w) & 0xFFu) << (8 * b);
+  }
+  return out;
+}
+
+// The four A registers of one k32 step (s = 0, 1) from a lane's 16 bytes
+// (docs/kernels.md: word j = 2 s + r / 2, nibble h = r % 2).
+template <int GROUP>
+__device__ __forceinline__ void a_fragment(const uint4 &w, int s, float s_lo,
+                                           float s_hi, u32 a[4]) {
+  u32 w0 = s == 0 ? w.x : w.z;
+  u32 w1 = s == 0 ? w.y : w.w;
+  a[0] = nib_lo16(w0);
+  a[1] = nib_hi16(w0);
+  a[2] = nib_lo16(w1);
+  a[3] = nib_hi16(w1);
+  if (GROUP > 0) {
+    a[0] = group_scale4(a[0], s_lo);
+    a[1] = group_scale4(a[1], s_hi);
+    a[2] = group_scale4(a[2], s_lo);
+    a[3] = group_scale4(a[3], s_hi);
+  }
+}
+
+__device__ __forceinline__ void mma_s8_16832(int c[4], const u32 a[4],
+                                             u32 b0, u32 b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, "
+      "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+      : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// The W4A8 epilogue, operation by operation (no FMA contraction).
+__device__ __forceinline__ __half epilogue(int acc, float s_tok, float s_ch,
+                                           const __half *bias, int n) {
+  float t = __fmul_rn(s_tok, s_ch);
+  float y = __fmul_rn(__int2float_rn(acc), t);
+  if (bias != nullptr)
+    y = __fadd_rn(y, __half2float(bias[n]));
+  return __float2half_rn(y);
+}
+
+// Split-K: add this CTA's int32 partials into the workspace; the last CTA of
+// the output tile (by an atomic counter) runs the epilogue and restores the
+// workspace and the counter to zero. Returns true in the last CTA.
+__device__ __forceinline__ bool splitk_arrive(int *counter, int split_k) {
+  __shared__ int last;
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int prev = atomicAdd(counter, 1);
+    last = prev == split_k - 1;
+    if (last)
+      *counter = 0;
+  }
+  __syncthreads();
+  if (last)
+    __threadfence();
+  return last != 0;
+}
+
+} // namespace qqq
+
+namespace qqq {
+
+// Accumulator fragments of one 16-row weight block x MB token blocks of 8
+// (the m16n8 C layout, also wgmma's D layout per warp): element i of token
+// block mb is weight row nrow + gid + 8 (i / 2), token m0 + 8 mb + 2 tig + i % 2.
+template <int N, int MB>
+__device__ __forceinline__ void frag_store(const int (&acc)[MB][4], int nrow,
+                                           int m0, int M, const float *s_tok,
+                                           const float *s_ch,
+                                           const __half *bias, __half *y) {
+  int lane = threadIdx.x & 31, gid = lane >> 2, tig = lane & 3;
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    int n = nrow + gid + 8 * h;
+    float sc = s_ch[n];
+#pragma unroll
+    for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        int m = m0 + 8 * mb + 2 * tig + j;
+        if (m < M)
+          y[static_cast<size_t>(m) * N + n] =
+              epilogue(acc[mb][2 * h + j], s_tok[m], sc, bias, n);
+      }
+  }
+}
+
+template <int N, int MB>
+__device__ __forceinline__ void frag_atomic_add(const int (&acc)[MB][4],
+                                                int nrow, int m0, int M,
+                                                int *ws) {
+  int lane = threadIdx.x & 31, gid = lane >> 2, tig = lane & 3;
+#pragma unroll
+  for (int h = 0; h < 2; ++h)
+#pragma unroll
+    for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        int m = m0 + 8 * mb + 2 * tig + j;
+        if (m < M)
+          atomicAdd(ws + static_cast<size_t>(m) * N + nrow + gid + 8 * h,
+                    acc[mb][2 * h + j]);
+      }
+}
+
+// Last split-K CTA: reads the reduced sums (L2, bypassing L1), zeroes them.
+template <int N, int MB>
+__device__ __forceinline__ void frag_store_from_ws(int nrow, int m0, int M,
+                                                   int *ws, const float *s_tok,
+                                                   const float *s_ch,
+                                                   const __half *bias,
+                                                   __half *y) {
+  int acc[MB][4];
+  int lane = threadIdx.x & 31, gid = lane >> 2, tig = lane & 3;
+#pragma unroll
+  for (int h = 0; h < 2; ++h)
+#pragma unroll
+    for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        int m = m0 + 8 * mb + 2 * tig + j;
+        int *p = ws + static_cast<size_t>(m) * N + nrow + gid + 8 * h;
+        acc[mb][2 * h + j] = 0;
+        if (m < M) {
+          acc[mb][2 * h + j] = __ldcg(p);
+          __stcg(p, 0);
+        }
+      }
+  frag_store<N, MB>(acc, nrow, m0, M, s_tok, s_ch, bias, y);
+}
+
+} // namespace qqq
