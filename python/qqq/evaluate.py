@@ -99,6 +99,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = ap.parse_args(argv)
     try:
+        for path in args.models:
+            if not os.path.exists(path):
+                raise FileNotFoundError(f"model not found: {path}")
         tok_path = find_tokenizer(args.models[0], args.tokenizer)
         join = None if args.join == "none" else args.join.encode().decode("unicode_escape")
         text = read_text(args.text, join_rows=join)
@@ -109,8 +112,6 @@ def main(argv=None) -> int:
                   file=sys.stderr)
         results = []
         for path in args.models:
-            if not os.path.exists(path):
-                raise FileNotFoundError(f"model not found: {path}")
             r = perplexity(open_session(path, args.threads), windows,
                            label=os.path.basename(path), progress=not args.quiet)
             results.append({"model": path, **r})
