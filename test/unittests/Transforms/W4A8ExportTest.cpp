@@ -1,0 +1,223 @@
+//===- W4A8ExportTest.cpp - exported W4A8 ONNX == numerics reference GEMM -===//
+//
+// Builds `quantize_act → w4a8_linear` modules from random weights (per
+// channel and per group, with and without bias, f16 and f32 results, each
+// weight layout this build can pack), exports them with the W4A8 hooks,
+// runs the ONNX model in stock ONNX Runtime (python3 subprocess) on random
+// inputs that include a zero row and extreme values, and requires every
+// output to equal numerics::referenceW4A8Linear bit for bit.
+//
+//===----------------------------------------------------------------------===//
+#include "qqq/Dialect/QQQ/IR/QQQDialect.h"
+#include "qqq/Dialect/QQQ/IR/QQQOps.h"
+#include "qqq/Export/OnnxExport.h"
+#include "qqq/Export/W4A8ToOnnx.h"
+#include "qqq/Numerics/Half.h"
+#include "qqq/Numerics/Packing.h"
+#include "qqq/Numerics/Quantizers.h"
+#include "qqq/Numerics/ReferenceGemm.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+#ifndef QQQ_PYTHON
+#define QQQ_PYTHON "python3"
+#endif
+
+using namespace mlir;
+using namespace qqq;
+using numerics::Matrix;
+
+namespace {
+
+bool haveOnnxRuntime() {
+  std::string cmd = std::string(QQQ_PYTHON) +
+                    " -c 'import onnxruntime, numpy' >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
+struct Case {
+  int64_t groupSize;
+  bool bias;
+  bool f32Result;
+  numerics::WeightLayout layout;
+};
+
+/// Builds the module: func @main(%x: ?xK f32) -> ?xN {f16|f32}.
+OwningOpRef<ModuleOp> buildModule(MLIRContext &ctx, const Case &c,
+                                  const numerics::PackedW4Weight &w) {
+  OpBuilder b(&ctx);
+  Location loc = b.getUnknownLoc();
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  int64_t K = w.K, N = w.N, dyn = ShapedType::kDynamic;
+  auto xT = RankedTensorType::get({dyn, K}, b.getF32Type());
+  auto yT = RankedTensorType::get(
+      {dyn, N}, c.f32Result ? Type(b.getF32Type()) : Type(b.getF16Type()));
+  auto fn = func::FuncOp::create(b, loc, "main",
+                                 b.getFunctionType({xT}, {yT}));
+  Block *body = fn.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  auto qT = RankedTensorType::get({dyn, K}, b.getI8Type());
+  auto sT = RankedTensorType::get({dyn, 1}, b.getF32Type());
+  auto quant = QuantizeActOp::create(b, loc, qT, sT, body->getArgument(0));
+  auto raw = [&](RankedTensorType t, const void *p, size_t bytes) -> Value {
+    auto attr = DenseElementsAttr::getFromRawBuffer(
+        t, ArrayRef<char>(static_cast<const char *>(p), bytes));
+    return arith::ConstantOp::create(b, loc, t, attr);
+  };
+  Value wv = raw(RankedTensorType::get({N, K / 2}, b.getI8Type()),
+                 w.packed.data(), w.packed.size());
+  Value sch = raw(RankedTensorType::get({N}, b.getF32Type()), w.sCh.data(),
+                  N * 4);
+  Value gs, bias;
+  IntegerAttr gAttr;
+  if (w.groupSize > 0) {
+    gs = raw(RankedTensorType::get({K / w.groupSize, N}, b.getF16Type()),
+             w.sGrpHalf.data.data(), w.sGrpHalf.data.size() * 2);
+    gAttr = b.getI64IntegerAttr(w.groupSize);
+  }
+  if (c.bias)
+    bias = raw(RankedTensorType::get({N}, b.getF16Type()), w.biasHalf.data(),
+               N * 2);
+  auto layout = WeightLayoutAttr::get(
+      &ctx, static_cast<WeightLayout>(static_cast<uint32_t>(c.layout)));
+  auto lin = W4A8LinearOp::create(
+      b, loc, yT, quant.getOutput(), quant.getScale(), wv, sch, gs, bias,
+      layout, gAttr, b.getStringAttr("layers.0.proj"), QuantSchemeAttr(),
+      ArrayAttr());
+  func::ReturnOp::create(b, loc, lin.getResult());
+  return module;
+}
+
+/// Runs model.onnx on x (M x K f32) in ONNX Runtime; returns y as f32 values.
+bool runOrt(const std::string &dir, const std::string &model,
+            const Matrix<float> &x, int64_t n, Matrix<float> &y) {
+  std::string xin = dir + "/x.bin", yout = dir + "/y.bin",
+              script = dir + "/run.py";
+  {
+    std::ofstream f(xin, std::ios::binary);
+    f.write(reinterpret_cast<const char *>(x.data.data()), x.data.size() * 4);
+  }
+  {
+    std::ofstream f(script);
+    f << "import sys, numpy as np, onnxruntime as ort\n"
+         "m, xin, yout, rows, k = sys.argv[1], sys.argv[2], sys.argv[3], "
+         "int(sys.argv[4]), int(sys.argv[5])\n"
+         "x = np.fromfile(xin, dtype=np.float32).reshape(rows, k)\n"
+         "so = ort.SessionOptions(); so.intra_op_num_threads = 1\n"
+         "s = ort.InferenceSession(m, so, providers=['CPUExecutionProvider'])\n"
+         "y = s.run(None, {s.get_inputs()[0].name: x})[0]\n"
+         "y.astype(np.float32).tofile(yout)\n";
+  }
+  std::string cmd = std::string(QQQ_PYTHON) + " " + script + " " + model +
+                    " " + xin + " " + yout + " " + std::to_string(x.rows) +
+                    " " + std::to_string(x.cols);
+  if (std::system(cmd.c_str()) != 0)
+    return false;
+  y = Matrix<float>(x.rows, n);
+  std::ifstream f(yout, std::ios::binary);
+  f.read(reinterpret_cast<char *>(y.data.data()), y.data.size() * 4);
+  return bool(f);
+}
+
+class W4A8Export : public ::testing::TestWithParam<Case> {};
+
+TEST_P(W4A8Export, OrtEqualsReferenceGemmBitForBit) {
+  if (!haveOnnxRuntime())
+    GTEST_SKIP() << "python3 with onnxruntime and numpy is not available";
+  const Case c = GetParam();
+  const int64_t M = 37, K = 256, N = 96;
+  std::mt19937 rng(11 + c.groupSize + 2 * c.bias + 4 * c.f32Result +
+                   8 * int(c.layout));
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  Matrix<float> wf(N, K);
+  for (float &v : wf.data)
+    v = nd(rng) * 0.05f;
+  numerics::Int4Weight q = numerics::quantizeWeightRTN(wf, c.groupSize);
+  numerics::PackedW4Weight w;
+  w.layout = c.layout;
+  w.N = N;
+  w.K = K;
+  w.groupSize = c.groupSize;
+  std::string err = numerics::packWeights(c.layout, q.q, w.packed);
+  if (!err.empty())
+    GTEST_SKIP() << "layout not available in this build: " << err;
+  if (c.groupSize > 0) {
+    numerics::TwoLevelScales two =
+        numerics::computeTwoLevelScales(q.q, q.groupScale, c.groupSize);
+    w.sCh = two.sCh;
+    w.sGrpHalf = two.sGrpHalf;
+  } else {
+    w.sCh = q.channelScale;
+  }
+  if (c.bias)
+    for (int64_t n = 0; n < N; ++n)
+      w.biasHalf.push_back(numerics::floatToHalfBits(nd(rng)));
+
+  Matrix<float> x(M, K);
+  for (float &v : x.data)
+    v = nd(rng);
+  for (int64_t k = 0; k < K; ++k) {
+    x.at(0, k) = 0.0f;               // a zero row: scale 0, q = 0
+    x.at(1, k) *= 1000.0f;           // large values
+    x.at(2, k) = (k % 7 == 0) ? 127.5f : 0.5f; // ties of the rounding
+  }
+  x.at(3, 5) = -3000.0f;             // one outlier in a row
+
+  MLIRContext ctx;
+  ctx.loadDialect<QQQDialect, arith::ArithDialect, func::FuncDialect>();
+  OwningOpRef<ModuleOp> module = buildModule(ctx, c, w);
+  ASSERT_TRUE(succeeded(verify(*module)));
+
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("qqq-w4a8-export", dir));
+  std::string model = (dir + "/model.onnx").str();
+  registerW4A8ToOnnxExporters();
+  ASSERT_TRUE(succeeded(exportOnnxModel(*module, model)));
+
+  Matrix<float> got;
+  ASSERT_TRUE(runOrt(dir.str().str(), model, x, N, got));
+  Matrix<float> ref;
+  ASSERT_EQ(numerics::referenceW4A8Linear(x, w, ref), "");
+  int64_t mismatches = 0;
+  for (int64_t i = 0; i < ref.size(); ++i) {
+    uint32_t a, b;
+    std::memcpy(&a, &ref.data[i], 4);
+    std::memcpy(&b, &got.data[i], 4);
+    if (a != b && mismatches++ < 5)
+      ADD_FAILURE() << "y[" << i / N << "," << i % N << "]: ORT " << got.data[i]
+                    << " vs reference " << ref.data[i];
+  }
+  EXPECT_EQ(mismatches, 0);
+  // The zero row stays exactly the bias (or zero).
+  for (int64_t n = 0; n < N; ++n)
+    EXPECT_EQ(got.at(0, n), c.bias ? numerics::halfBitsToFloat(w.biasHalf[n])
+                                   : 0.0f);
+  llvm::sys::fs::remove_directories(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, W4A8Export,
+    ::testing::Values(
+        Case{0, false, false, numerics::WeightLayout::RowMajor},
+        Case{0, true, true, numerics::WeightLayout::RowMajor},
+        Case{128, false, true, numerics::WeightLayout::RowMajor},
+        Case{64, true, false, numerics::WeightLayout::RowMajor},
+        Case{0, true, false, numerics::WeightLayout::Sm90Interleaved},
+        Case{128, true, true, numerics::WeightLayout::Sm90Interleaved},
+        Case{128, false, false, numerics::WeightLayout::Sm80Interleaved}));
+
+} // namespace
