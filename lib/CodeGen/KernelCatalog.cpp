@@ -99,9 +99,12 @@ std::optional<std::string> whyInvalid(const GemmConfig &c,
                 : "16 * warps * r, r in 1..4");
     return str(os);
   }
-  if (c.tileM <= 0 || c.tileM % 8 != 0 || c.tileM > (sm90 ? 256 : 128)) {
-    os << "tile_m = " << c.tileM << " must be a multiple of 8 in 8.."
-       << (sm90 ? 256 : 128);
+  bool pow2 = c.tileM > 0 && (c.tileM & (c.tileM - 1)) == 0;
+  if (sm90 ? (!pow2 || c.tileM < 8 || c.tileM > 256)
+           : (c.tileM <= 0 || c.tileM % 8 != 0 || c.tileM > 128)) {
+    os << "tile_m = " << c.tileM
+       << (sm90 ? " must be 8, 16, 32, 64, 128 or 256 (wgmma N)"
+                : " must be a multiple of 8 in 8..128");
     return str(os);
   }
   if (c.tileK <= 0 || c.tileK % 64 != 0 || c.tileK > 512) {

@@ -154,7 +154,7 @@ int64_t bucketForM(int64_t M);
 /// Heuristic when the tuning table has no entry (documented in
 /// docs/kernels.md):
 ///  * sm_90a: tile_n = 64 (one warpgroup) for M <= 64, else 128 (two);
-///    tile_m = the bucket rounded up to 8, capped at 128 (256 for the
+///    tile_m = the bucket (a power of two >= 16), capped at 128 (256 for the
 ///    unbounded bucket if N >= 4096); tile_k = 128; stages = 4;
 ///    split_k = the largest power of two <= 8 such that CTAs
 ///    (N/tile_n * ceil(maxM/tile_m) * split_k) <= 2 * 132 and tile_k*split_k
