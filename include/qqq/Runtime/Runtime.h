@@ -1,0 +1,97 @@
+//===- Runtime.h - the qqq GPU runtime (C++) --------------------*- C++ -*-===//
+//
+// The C++ side of qqq_runtime.h: a device's primary context, JIT-loaded PTX
+// modules and the layers of loaded bundles with their tensors on the device.
+// Every driver call is checked; failures are llvm::Errors naming the call,
+// the CUDA error and what was being done.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QQQ_RUNTIME_RUNTIME_H
+#define QQQ_RUNTIME_RUNTIME_H
+
+#include "qqq/Runtime/BundleManifest.h"
+#include "qqq/Runtime/CudaDriver.h"
+
+#include "llvm/Support/Error.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace qqq::runtime {
+
+/// Reads `<dir>/manifest.json` and checks that every file it names exists
+/// with the size its dtype and shape imply. Needs no GPU.
+llvm::Expected<BundleManifest> readBundle(llvm::StringRef dir);
+
+/// Raised (as its message prefix) when no driver or GPU is present.
+inline constexpr const char *kNoDriverPrefix = "no CUDA driver";
+
+class Runtime {
+public:
+  struct Kernel {
+    CUmodule module = nullptr;
+    CUfunction function = nullptr;
+    std::string entry;
+    uint32_t sharedBytes = 0;
+  };
+  struct Layer {
+    LayerEntry entry;
+    std::map<std::string, CUdeviceptr> tensors; // by argument name
+    std::vector<const Kernel *> bucketKernels;  // parallel to entry.buckets
+    std::vector<const KernelEntry *> bucketLaunch;
+    CUdeviceptr workspace = 0;
+    uint64_t workspaceBytes = 0;
+  };
+
+  /// Fails when there is no driver or GPU (message starts kNoDriverPrefix
+  /// or says no GPU is visible) or the device does not exist.
+  static llvm::Expected<std::unique_ptr<Runtime>> create(int device);
+  ~Runtime();
+  Runtime(const Runtime &) = delete;
+  Runtime &operator=(const Runtime &) = delete;
+
+  const std::string &deviceName() const { return name; }
+  /// Compute capability as major * 10 + minor.
+  int computeCapability() const { return capability; }
+
+  llvm::Error loadBundle(llvm::StringRef dir);
+  /// JIT-loads `ptx` (cuModuleLoadDataEx; the JIT error log is in the
+  /// error) and prepares `entry` for `sharedBytes` of dynamic shared memory.
+  llvm::Expected<const Kernel *> loadPtx(llvm::StringRef ptx,
+                                         llvm::StringRef entry,
+                                         uint32_t sharedBytes);
+  llvm::Error launch(const Kernel &kernel, const uint32_t grid[3],
+                     const uint32_t block[3], uint32_t sharedBytes,
+                     void **args, CUstream stream);
+
+  const std::vector<Layer> &layers() const { return loadedLayers; }
+  int findLayer(llvm::StringRef name) const;
+  llvm::Error launchLinear(int layer, int64_t M, CUdeviceptr x,
+                           CUdeviceptr sTok, CUdeviceptr y, CUstream stream);
+  llvm::Error launchQuantize(int layer, int64_t M, CUdeviceptr x,
+                             CUdeviceptr q, CUdeviceptr sTok, CUstream stream);
+
+private:
+  Runtime(const CudaDriver &driver) : cu(driver) {}
+  llvm::Error check(CUresult result, const char *call,
+                    const std::string &context) const;
+  llvm::Error makeCurrent() const;
+  llvm::Error launchLayer(Layer &layer, int64_t M,
+                          const std::map<std::string, CUdeviceptr> &io,
+                          CUstream stream);
+
+  const CudaDriver &cu;
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  std::string name;
+  int capability = 0;
+  std::vector<std::unique_ptr<Kernel>> kernels;
+  std::vector<Layer> loadedLayers;
+  std::vector<CUdeviceptr> allocations;
+};
+
+} // namespace qqq::runtime
+
+#endif // QQQ_RUNTIME_RUNTIME_H

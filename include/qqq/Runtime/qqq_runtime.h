@@ -1,0 +1,75 @@
+/*===- qqq_runtime.h - C API of the qqq GPU runtime -----------------------===*\
+|*                                                                            *|
+|* Loads a kernel bundle (qqq-translate --export-bundle) or raw PTX and       *|
+|* launches its kernels on a caller-given CUDA stream. The CUDA driver is     *|
+|* loaded at run time (dlopen of libcuda.so.1): programs link without it and  *|
+|* qqqRuntimeCreate fails with QQQ_ERROR_NO_DEVICE and a message where there  *|
+|* is no driver or GPU. Every call returns a qqqStatus; qqqLastError() gives   *|
+|* the message of the calling thread's last failure.                          *|
+|*                                                                            *|
+|* Device pointers are CUdeviceptr values; streams are CUstream (NULL: the    *|
+|* legacy default stream). Launches are asynchronous. A layer owns one split- *|
+|* K workspace, so launches of the same layer must not overlap in time.       *|
+\*===----------------------------------------------------------------------===*/
+#ifndef QQQ_RUNTIME_QQQ_RUNTIME_H
+#define QQQ_RUNTIME_QQQ_RUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum qqqStatus {
+  QQQ_SUCCESS = 0,
+  QQQ_ERROR_NO_DEVICE = 1,   /* no CUDA driver, or no GPU visible */
+  QQQ_ERROR_INVALID = 2,     /* bad argument, unknown layer, M out of range */
+  QQQ_ERROR_BUNDLE = 3,      /* unreadable or inconsistent bundle */
+  QQQ_ERROR_CUDA = 4,        /* a CUDA driver call failed (message says which) */
+} qqqStatus;
+
+typedef struct qqqRuntime qqqRuntime;
+typedef struct qqqKernel qqqKernel;
+typedef uint64_t qqqDevicePtr;
+
+/* The message of the calling thread's last failure ("" if none). */
+const char *qqqLastError(void);
+
+/* Opens `device` (its primary context). */
+qqqStatus qqqRuntimeCreate(int device, qqqRuntime **out);
+void qqqRuntimeDestroy(qqqRuntime *rt);
+/* The GPU's name (cuDeviceGetName), the key of the tuning tables. */
+const char *qqqDeviceName(const qqqRuntime *rt);
+
+/* Loads a bundle directory: JIT-loads its PTX, uploads the layers' tensors. */
+qqqStatus qqqLoadBundle(qqqRuntime *rt, const char *directory);
+int qqqLayerCount(const qqqRuntime *rt);
+const char *qqqLayerName(const qqqRuntime *rt, int layer);
+/* Index of the layer called `name`, or -1. */
+int qqqFindLayer(const qqqRuntime *rt, const char *name);
+
+/* Y[M, N] (f16) = W4A8 linear of x (int8 [M, K]) with per-token scales
+ * s_tok (f32 [M]); weights, scales and bias come from the bundle. The
+ * kernel of the M bucket serving M is launched. */
+qqqStatus qqqLaunchLinear(qqqRuntime *rt, int layer, int64_t M, qqqDevicePtr x,
+                          qqqDevicePtr s_tok, qqqDevicePtr y, void *stream);
+/* quantize_act / rms_norm_quantize layers: x (f16 [M, K]) -> q (int8
+ * [M, K]), s_tok (f32 [M]). */
+qqqStatus qqqLaunchQuantize(qqqRuntime *rt, int layer, int64_t M,
+                            qqqDevicePtr x, qqqDevicePtr q, qqqDevicePtr s_tok,
+                            void *stream);
+
+/* Lower level: JIT-load one PTX module and look up `entry`, allowing
+ * `shared_bytes` of dynamic shared memory. The kernel lives as long as rt. */
+qqqStatus qqqLoadPtx(qqqRuntime *rt, const char *ptx, const char *entry,
+                     uint32_t shared_bytes, qqqKernel **out);
+/* cuLaunchKernel with `args` as the kernel parameters (pointers to them). */
+qqqStatus qqqLaunchKernel(qqqRuntime *rt, qqqKernel *kernel,
+                          const uint32_t grid[3], const uint32_t block[3],
+                          uint32_t shared_bytes, void **args, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QQQ_RUNTIME_QQQ_RUNTIME_H */

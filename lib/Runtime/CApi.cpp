@@ -1,0 +1,126 @@
+//===- CApi.cpp - C API of the qqq GPU runtime ----------------------------===//
+#include "qqq/Runtime/qqq_runtime.h"
+#include "qqq/Runtime/Runtime.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace qqq::runtime;
+
+struct qqqKernel {
+  const Runtime::Kernel *impl;
+};
+struct qqqRuntime {
+  std::unique_ptr<Runtime> impl;
+  std::vector<std::unique_ptr<qqqKernel>> kernels; // handles given out
+};
+
+static thread_local std::string lastError;
+
+static qqqStatus fail(qqqStatus status, std::string message) {
+  lastError = std::move(message);
+  return status;
+}
+static qqqStatus fromError(llvm::Error error, qqqStatus status) {
+  return fail(status, llvm::toString(std::move(error)));
+}
+
+extern "C" {
+
+const char *qqqLastError(void) { return lastError.c_str(); }
+
+qqqStatus qqqRuntimeCreate(int device, qqqRuntime **out) {
+  if (!out)
+    return fail(QQQ_ERROR_INVALID, "qqqRuntimeCreate: out is NULL");
+  *out = nullptr;
+  llvm::Expected<std::unique_ptr<Runtime>> rt = Runtime::create(device);
+  if (!rt) {
+    std::string message = llvm::toString(rt.takeError());
+    bool noDevice = message.rfind(kNoDriverPrefix, 0) == 0 ||
+                    message.find("no GPU") != std::string::npos ||
+                    message.find("does not exist") != std::string::npos;
+    return fail(noDevice ? QQQ_ERROR_NO_DEVICE : QQQ_ERROR_CUDA, message);
+  }
+  *out = new qqqRuntime{std::move(*rt), {}};
+  return QQQ_SUCCESS;
+}
+
+void qqqRuntimeDestroy(qqqRuntime *rt) { delete rt; }
+
+const char *qqqDeviceName(const qqqRuntime *rt) {
+  return rt ? rt->impl->deviceName().c_str() : "";
+}
+
+qqqStatus qqqLoadBundle(qqqRuntime *rt, const char *directory) {
+  if (!rt || !directory)
+    return fail(QQQ_ERROR_INVALID, "qqqLoadBundle: NULL argument");
+  if (llvm::Error e = rt->impl->loadBundle(directory)) {
+    std::string message = llvm::toString(std::move(e));
+    bool cuda = message.find(" failed") != std::string::npos &&
+                message.rfind("cu", 0) == 0;
+    return fail(cuda ? QQQ_ERROR_CUDA : QQQ_ERROR_BUNDLE, message);
+  }
+  return QQQ_SUCCESS;
+}
+
+int qqqLayerCount(const qqqRuntime *rt) {
+  return rt ? static_cast<int>(rt->impl->layers().size()) : 0;
+}
+
+const char *qqqLayerName(const qqqRuntime *rt, int layer) {
+  if (!rt || layer < 0 || layer >= qqqLayerCount(rt))
+    return nullptr;
+  return rt->impl->layers()[layer].entry.name.c_str();
+}
+
+int qqqFindLayer(const qqqRuntime *rt, const char *name) {
+  return rt && name ? rt->impl->findLayer(name) : -1;
+}
+
+qqqStatus qqqLaunchLinear(qqqRuntime *rt, int layer, int64_t M, qqqDevicePtr x,
+                          qqqDevicePtr s_tok, qqqDevicePtr y, void *stream) {
+  if (!rt)
+    return fail(QQQ_ERROR_INVALID, "qqqLaunchLinear: runtime is NULL");
+  if (llvm::Error e = rt->impl->launchLinear(layer, M, x, s_tok, y,
+                                             static_cast<CUstream>(stream)))
+    return fromError(std::move(e), QQQ_ERROR_CUDA);
+  return QQQ_SUCCESS;
+}
+
+qqqStatus qqqLaunchQuantize(qqqRuntime *rt, int layer, int64_t M,
+                            qqqDevicePtr x, qqqDevicePtr q, qqqDevicePtr s_tok,
+                            void *stream) {
+  if (!rt)
+    return fail(QQQ_ERROR_INVALID, "qqqLaunchQuantize: runtime is NULL");
+  if (llvm::Error e = rt->impl->launchQuantize(layer, M, x, q, s_tok,
+                                               static_cast<CUstream>(stream)))
+    return fromError(std::move(e), QQQ_ERROR_CUDA);
+  return QQQ_SUCCESS;
+}
+
+qqqStatus qqqLoadPtx(qqqRuntime *rt, const char *ptx, const char *entry,
+                     uint32_t shared_bytes, qqqKernel **out) {
+  if (!rt || !ptx || !entry || !out)
+    return fail(QQQ_ERROR_INVALID, "qqqLoadPtx: NULL argument");
+  llvm::Expected<const Runtime::Kernel *> kernel =
+      rt->impl->loadPtx(ptx, entry, shared_bytes);
+  if (!kernel)
+    return fromError(kernel.takeError(), QQQ_ERROR_CUDA);
+  rt->kernels.push_back(std::make_unique<qqqKernel>(qqqKernel{*kernel}));
+  *out = rt->kernels.back().get();
+  return QQQ_SUCCESS;
+}
+
+qqqStatus qqqLaunchKernel(qqqRuntime *rt, qqqKernel *kernel,
+                          const uint32_t grid[3], const uint32_t block[3],
+                          uint32_t shared_bytes, void **args, void *stream) {
+  if (!rt || !kernel || !grid || !block)
+    return fail(QQQ_ERROR_INVALID, "qqqLaunchKernel: NULL argument");
+  if (llvm::Error e = rt->impl->launch(*kernel->impl, grid, block, shared_bytes,
+                                       args, static_cast<CUstream>(stream)))
+    return fromError(std::move(e), QQQ_ERROR_CUDA);
+  return QQQ_SUCCESS;
+}
+
+} // extern "C"

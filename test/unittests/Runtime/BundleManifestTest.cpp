@@ -1,0 +1,158 @@
+//===- BundleManifestTest.cpp - manifest round trip and validation --------===//
+#include "qqq/Runtime/BundleManifest.h"
+#include "qqq/Runtime/Runtime.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <gtest/gtest.h>
+
+using namespace qqq::runtime;
+
+namespace {
+
+BundleManifest sample() {
+  BundleManifest m;
+  m.arch = "sm_90a";
+  KernelEntry k;
+  k.name = "k0";
+  k.ptxFile = "kernels/k0.ptx";
+  k.entry = "_ZN3qqq14w4a8_gemm_sm90ILi64ELi128EEEvv";
+  k.family = "w4a8_gemm_sm90";
+  k.expression = "qqq::w4a8_gemm_sm90<64, 128>";
+  k.grid[0] = MExpr::constant(4);
+  k.grid[1] = MExpr{1, 16, 0};
+  k.grid[2] = MExpr::constant(2);
+  k.block[0] = 128;
+  k.sharedBytes = 8192;
+  k.workspaceBytes = MExpr{4160, 16, 0};
+  k.args = {"x", "s_tok", "w_packed", "s_ch", "s_grp", "bias", "y", "M", "workspace"};
+  m.kernels.push_back(k);
+  k.name = "k1";
+  k.ptxFile = "kernels/k1.ptx";
+  m.kernels.push_back(k);
+  LayerEntry l;
+  l.name = "layers.0.q_proj";
+  l.kind = "w4a8_linear";
+  l.n = 256;
+  l.k = 128;
+  l.groupSize = 0;
+  l.layout = "sm90_interleaved";
+  l.tensors["w_packed"] = TensorFile{"tensors/l0.w_packed.bin", "u8", {256, 64}};
+  l.tensors["s_ch"] = TensorFile{"tensors/l0.s_ch.bin", "f32", {256}};
+  l.buckets = {Bucket{16, "k0"}, Bucket{0, "k1"}};
+  m.layers.push_back(l);
+  return m;
+}
+
+std::string print(const BundleManifest &m) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::formatv("{0:2}", toJSON(m));
+  return s;
+}
+
+TEST(BundleManifest, RoundTrips) {
+  BundleManifest m = sample();
+  std::string text = print(m);
+  llvm::Expected<BundleManifest> back = parseManifest(text, "manifest.json");
+  ASSERT_TRUE(!!back) << llvm::toString(back.takeError());
+  EXPECT_EQ(print(*back), text);
+  ASSERT_EQ(back->kernels.size(), 2u);
+  EXPECT_EQ(back->kernels[0].grid[1], (MExpr{1, 16, 0}));
+  EXPECT_EQ(back->kernels[0].grid[1].evaluate(33), 3);
+  EXPECT_EQ(back->kernels[0].workspaceBytes.evaluate(1), 4160);
+  const LayerEntry *l = back->findLayer("layers.0.q_proj");
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(l->bucketFor(1)->kernel, "k0");
+  EXPECT_EQ(l->bucketFor(16)->kernel, "k0");
+  EXPECT_EQ(l->bucketFor(17)->kernel, "k1");
+  EXPECT_EQ(l->bucketFor(100000)->kernel, "k1");
+  EXPECT_EQ(l->tensors.at("w_packed").byteSize(), 256 * 64);
+  EXPECT_EQ(l->tensors.at("s_ch").byteSize(), 256 * 4);
+}
+
+void expectRejected(const std::string &text, const std::string &needle) {
+  llvm::Expected<BundleManifest> m = parseManifest(text, "bad/manifest.json");
+  ASSERT_FALSE(!!m) << "accepted: " << text;
+  std::string message = llvm::toString(m.takeError());
+  EXPECT_NE(message.find("bad/manifest.json"), std::string::npos) << message;
+  EXPECT_NE(message.find(needle), std::string::npos) << message;
+}
+
+void replace(std::string &s, const std::string &from, const std::string &to) {
+  size_t at = s.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  s.replace(at, from.size(), to);
+}
+
+TEST(BundleManifest, RejectsInconsistentManifests) {
+  expectRejected("{", "invalid JSON");
+  std::string text = print(sample());
+  std::string badFormat = text;
+  replace(badFormat, "qqq-bundle-v1", "qqq-bundle-v0");
+  expectRejected(badFormat, "qqq-bundle-v0");
+  std::string unknownKernel = text;
+  replace(unknownKernel, "\"kernel\": \"k1\"", "\"kernel\": \"k9\"");
+  expectRejected(unknownKernel, "k9");
+  std::string badOrder = text;
+  replace(badOrder, "\"max_m\": 16", "\"max_m\": 0");
+  expectRejected(badOrder, "max_m must increase");
+  std::string badDtype = text;
+  replace(badDtype, "\"dtype\": \"f32\"", "\"dtype\": \"f64\"");
+  expectRejected(badDtype, "unknown dtype");
+  std::string badKind = text;
+  replace(badKind, "\"kind\": \"w4a8_linear\"", "\"kind\": \"conv\"");
+  expectRejected(badKind, "unknown layer kind");
+  std::string badBlock = text;
+  replace(badBlock, "\"block\": [\n        128,", "\"block\": [\n        0,");
+  expectRejected(badBlock, "positive");
+}
+
+struct TempDir {
+  llvm::SmallString<128> path;
+  TempDir() { EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("qqq-bundle-test", path)); }
+  ~TempDir() { llvm::sys::fs::remove_directories(path); }
+  void write(const std::string &rel, const std::string &bytes) {
+    llvm::SmallString<128> p(path);
+    llvm::sys::path::append(p, rel);
+    llvm::sys::fs::create_directories(llvm::sys::path::parent_path(p));
+    std::error_code ec;
+    llvm::raw_fd_ostream os(p, ec);
+    ASSERT_FALSE(ec);
+    os << bytes;
+  }
+};
+
+TEST(ReadBundle, ChecksFilesAndSizes) {
+  TempDir dir;
+  dir.write("manifest.json", print(sample()));
+  dir.write("kernels/k0.ptx", ".entry x");
+  dir.write("kernels/k1.ptx", ".entry x");
+  dir.write("tensors/l0.w_packed.bin", std::string(256 * 64, '\x11'));
+  dir.write("tensors/l0.s_ch.bin", std::string(256 * 4 - 1, '\0')); // short
+  llvm::Expected<BundleManifest> m = readBundle(dir.path);
+  ASSERT_FALSE(!!m);
+  std::string message = llvm::toString(m.takeError());
+  EXPECT_NE(message.find("s_ch"), std::string::npos) << message;
+  EXPECT_NE(message.find("1023 bytes"), std::string::npos) << message;
+
+  dir.write("tensors/l0.s_ch.bin", std::string(256 * 4, '\0'));
+  llvm::Expected<BundleManifest> ok = readBundle(dir.path);
+  ASSERT_TRUE(!!ok) << llvm::toString(ok.takeError());
+  EXPECT_EQ(ok->layers.size(), 1u);
+
+  llvm::SmallString<128> ptx(dir.path);
+  llvm::sys::path::append(ptx, "kernels", "k1.ptx");
+  llvm::sys::fs::remove(ptx);
+  llvm::Expected<BundleManifest> noPtx = readBundle(dir.path);
+  ASSERT_FALSE(!!noPtx);
+  EXPECT_NE(llvm::toString(noPtx.takeError()).find("k1.ptx"), std::string::npos);
+
+  llvm::Expected<BundleManifest> none = readBundle("/nonexistent/bundle");
+  ASSERT_FALSE(!!none);
+  EXPECT_NE(llvm::toString(none.takeError()).find("manifest.json"), std::string::npos);
+}
+
+} // namespace
