@@ -5,10 +5,17 @@
 // the in-block column loop streams rows, the lazy batch update is one sgemm,
 // and output channels split freely across threads (rows n are independent).
 //
-// The upper Cholesky factor U of H^-1 (H^-1 = U^T U) comes from one Cholesky
-// and one triangular inverse instead of the reference's three
-// factorizations: with J the index reversal, chol(J H J) = L gives
-// H = (J L J)(J L J)^T and U = J L^-1 J.
+// No inverse is formed. GPTQ's recurrence, with U the upper Cholesky factor
+// of H^-1 (H^-1 = U^T U), e_j = (w_j - q_j) / U_jj and
+// w_j = W_j - sum_{i<j} e_i U_ij, says W - Q = E U, i.e. E = (W - Q) R with
+// R = U^-1 the upper triangular factor of H = R R^T. Substituting gives
+//   w_j = W_j + sum_{i<j} (W_i - q_i) R_ij / R_jj,
+// the same lazy-batch structure driven by the quantization differences
+// D = W - Q and the column-scaled factor R~_ij = R_ij / R_jj. R itself is
+// one Cholesky: with J the index reversal, chol(J H J) = L gives R = J L J.
+// That saves the triangular inverse (a third of the factorization flops)
+// and the reference's two further factorizations. The loss term
+// (w - q)^2 / U_jj^2 is (w - q)^2 R_jj^2.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +30,7 @@
 #include <cmath>
 #include <numeric>
 #include <thread>
+#include <type_traits>
 
 namespace qqq::numerics {
 
@@ -69,59 +77,54 @@ double seconds(std::chrono::steady_clock::time_point a) {
       .count();
 }
 
-/// U (row-major upper triangle of `out`) with H^-1 = U^T U, H + damp*I
-/// factorized. Returns false when the factorization fails.
-bool inverseCholeskyUpperFloat(const Matrix<double> &H, double damp,
-                               std::vector<float> &out) {
-  const int64_t K = H.rows;
-  out.resize(static_cast<size_t>(K * K));
-  for (int64_t i = 0; i < K; ++i)
-    for (int64_t j = 0; j < K; ++j)
-      out[i * K + j] = static_cast<float>(H.at(i, j) + (i == j ? damp : 0.0));
-  std::reverse(out.begin(), out.end()); // J H J
-  // Column-major 'U' on the row-major array: its row-major lower triangle
-  // holds L with J H J = L L^T, and after strtri L^-1.
-  lapack_int info = LAPACKE_spotrf(LAPACK_COL_MAJOR, 'U', static_cast<lapack_int>(K),
-                                   out.data(), static_cast<lapack_int>(K));
-  if (info != 0)
-    return false;
-  info = LAPACKE_strtri(LAPACK_COL_MAJOR, 'U', 'N', static_cast<lapack_int>(K),
-                        out.data(), static_cast<lapack_int>(K));
-  if (info != 0)
-    return false;
-  std::reverse(out.begin(), out.end()); // U = J L^-1 J, upper triangle
-  for (int64_t i = 0; i < K; ++i)
-    if (!std::isfinite(out[i * K + i]) || !(out[i * K + i] > 0.0f))
+/// The Hessian GPTQ factorizes: dead inputs replaced by unit rows/columns,
+/// columns permuted (act-order), damping added to the diagonal.
+struct PreparedHessian {
+  const Matrix<double> &H;
+  const std::vector<char> &dead;
+  const std::vector<int64_t> &perm;
+  double damp;
+  double operator()(int64_t i, int64_t j) const {
+    int64_t pi = perm[i], pj = perm[j];
+    double v = (dead[pi] || dead[pj]) ? (i == j ? 1.0 : 0.0) : H.at(pi, pj);
+    return i == j ? v + damp : v;
+  }
+};
+
+/// Checks the upper triangle of the row-major factor for a usable result.
+template <class T> bool upperFactorIsUsable(const std::vector<T> &u, int64_t K) {
+  for (int64_t i = 0; i < K; ++i) {
+    if (!std::isfinite(u[i * K + i]) || !(u[i * K + i] > 0))
       return false;
-  for (int64_t i = 0; i < K; ++i)
     for (int64_t j = i + 1; j < K; ++j)
-      if (!std::isfinite(out[i * K + j]))
+      if (!std::isfinite(u[i * K + j]))
         return false;
+  }
   return true;
 }
 
-bool inverseCholeskyUpperDouble(const Matrix<double> &H, double damp,
-                                std::vector<float> &out) {
-  const int64_t K = H.rows;
-  std::vector<double> a(static_cast<size_t>(K * K));
+/// R (row-major upper triangle of `out`) with H = R R^T. The prepared
+/// Hessian is written index-reversed (J H J); column-major 'U' potrf on that
+/// row-major array sees its transpose and leaves L (J H J = L L^T) in the
+/// row-major lower triangle; reversing the array gives R = J L J.
+template <class T>
+bool reversedCholeskyUpper(const PreparedHessian &h, int64_t K,
+                          std::vector<T> &out) {
+  out.resize(static_cast<size_t>(K * K));
+  const int64_t last = K * K - 1;
   for (int64_t i = 0; i < K; ++i)
     for (int64_t j = 0; j < K; ++j)
-      a[i * K + j] = H.at(i, j) + (i == j ? damp : 0.0);
-  std::reverse(a.begin(), a.end());
-  if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', static_cast<lapack_int>(K), a.data(),
-                     static_cast<lapack_int>(K)) != 0)
+      out[last - (i * K + j)] = static_cast<T>(h(i, j));
+  lapack_int n = static_cast<lapack_int>(K), info;
+  if constexpr (std::is_same_v<T, float>) {
+    info = LAPACKE_spotrf(LAPACK_COL_MAJOR, 'U', n, out.data(), n);
+  } else {
+    info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', n, out.data(), n);
+  }
+  if (info != 0)
     return false;
-  if (LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'U', 'N', static_cast<lapack_int>(K),
-                     a.data(), static_cast<lapack_int>(K)) != 0)
-    return false;
-  std::reverse(a.begin(), a.end());
-  out.resize(static_cast<size_t>(K * K));
-  for (int64_t i = 0; i < K * K; ++i)
-    out[i] = static_cast<float>(a[i]);
-  for (int64_t i = 0; i < K; ++i)
-    if (!std::isfinite(out[i * K + i]) || !(out[i * K + i] > 0.0f))
-      return false;
-  return true;
+  std::reverse(out.begin(), out.end());
+  return upperFactorIsUsable(out, K);
 }
 
 unsigned workerCount() {
@@ -168,75 +171,76 @@ GptqResult gptqQuantize(const Matrix<float> &W, const Matrix<double> &Hin,
     }
 
   // Dead inputs: no calibration signal, the weight column is dropped.
-  Matrix<double> H = Hin;
-  std::vector<bool> dead(static_cast<size_t>(K), false);
-  for (int64_t i = 0; i < K; ++i)
-    if (H.at(i, i) <= 0.0) {
-      dead[i] = true;
-      ++res.deadColumns;
-      for (int64_t j = 0; j < K; ++j)
-        H.at(i, j) = H.at(j, i) = 0.0;
-      H.at(i, i) = 1.0;
-    }
-
-  // Transposed working copy Wt (K x N), dead columns zeroed.
-  std::vector<float> Wt(static_cast<size_t>(K * N));
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t k = 0; k < K; ++k)
-      Wt[k * N + n] = dead[k] ? 0.0f : W.at(n, k);
+  std::vector<char> dead(static_cast<size_t>(K), 0);
+  std::vector<double> diag(static_cast<size_t>(K));
+  for (int64_t i = 0; i < K; ++i) {
+    dead[i] = Hin.at(i, i) <= 0.0;
+    res.deadColumns += dead[i];
+    diag[i] = dead[i] ? 1.0 : Hin.at(i, i);
+  }
 
   // Scales fixed before GPTQ: per channel, or static groups (from the
-  // un-reordered weight).
+  // un-reordered weight with dead columns zeroed).
   Int4Range range = int4Range(G);
   res.groupScale = G > 0 ? Matrix<float>(K / G, N) : Matrix<float>();
   std::vector<float> chScale;
-  {
-    Matrix<float> Wz(N, K);
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t k = 0; k < K; ++k)
-        Wz.at(n, k) = Wt[k * N + n];
-    if (G == 0) {
+  if (G == 0 || opt.staticGroups) {
+    if (G == 0)
       chScale.resize(static_cast<size_t>(N));
-      for (int64_t n = 0; n < N; ++n)
-        chScale[n] = findInt4Scale(Wz.row(n), K, 0, opt.mseClip);
-    } else if (opt.staticGroups) {
-      for (int64_t n = 0; n < N; ++n)
+    std::vector<float> row(static_cast<size_t>(K));
+    for (int64_t n = 0; n < N; ++n) {
+      for (int64_t k = 0; k < K; ++k)
+        row[k] = dead[k] ? 0.0f : W.at(n, k);
+      if (G == 0)
+        chScale[n] = findInt4Scale(row.data(), K, 0, opt.mseClip);
+      else
         for (int64_t g = 0; g < K / G; ++g)
           res.groupScale.at(g, n) =
-              findInt4Scale(Wz.row(n) + g * G, G, G, opt.mseClip);
+              findInt4Scale(row.data() + g * G, G, G, opt.mseClip);
     }
   }
 
   // Act-order: columns by decreasing H[i,i] (stable, so deterministic).
   std::vector<int64_t> perm(static_cast<size_t>(K));
   std::iota(perm.begin(), perm.end(), 0);
-  if (opt.actOrder) {
-    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
-      return H.at(a, a) > H.at(b, b);
-    });
-    Matrix<double> Hp(K, K);
-    for (int64_t i = 0; i < K; ++i)
-      for (int64_t j = 0; j < K; ++j)
-        Hp.at(i, j) = H.at(perm[i], perm[j]);
-    H = std::move(Hp);
-    std::vector<float> Wp(Wt.size());
-    for (int64_t i = 0; i < K; ++i)
-      std::copy_n(&Wt[perm[i] * N], N, &Wp[i * N]);
-    Wt = std::move(Wp);
-  }
+  if (opt.actOrder)
+    std::stable_sort(perm.begin(), perm.end(),
+                     [&](int64_t a, int64_t b) { return diag[a] > diag[b]; });
 
-  // Damping and the inverse Cholesky factor; stronger damping, then double
+  // Transposed, permuted working copy Wt (K x N), dead columns zeroed;
+  // tiled so both sides stay in cache.
+  std::vector<float> Wt(static_cast<size_t>(K * N));
+  const int64_t T = 64;
+  for (int64_t n0 = 0; n0 < N; n0 += T)
+    for (int64_t i0 = 0; i0 < K; i0 += T)
+      for (int64_t i = i0; i < std::min(K, i0 + T); ++i) {
+        const int64_t k = perm[i];
+        float *dst = &Wt[i * N];
+        for (int64_t n = n0; n < std::min(N, n0 + T); ++n)
+          dst[n] = dead[k] ? 0.0f : W.at(n, k);
+      }
+
+  // Damping and the Cholesky factor R; stronger damping, then double
   // precision, then the identity (plain RTN) if the factorization fails.
   double meanDiag = 0.0;
   for (int64_t i = 0; i < K; ++i)
-    meanDiag += H.at(i, i);
+    meanDiag += diag[i];
   meanDiag /= std::max<int64_t>(K, 1);
   std::vector<float> U;
   bool ok = false;
+  auto factorStart = std::chrono::steady_clock::now();
   double damp = opt.dampPercent * meanDiag;
   for (int attempt = 0; attempt < 6 && !ok; ++attempt) {
-    ok = inverseCholeskyUpperFloat(H, damp, U) ||
-         inverseCholeskyUpperDouble(H, damp, U);
+    PreparedHessian h{Hin, dead, perm, damp};
+    ok = reversedCholeskyUpper<float>(h, K, U);
+    if (!ok) {
+      std::vector<double> Ud;
+      ok = reversedCholeskyUpper<double>(h, K, Ud);
+      if (ok) {
+        U.assign(Ud.begin(), Ud.end());
+        ok = upperFactorIsUsable(U, K);
+      }
+    }
     damp = damp > 0.0 ? damp * 10.0 : 1e-6 * std::max(meanDiag, 1e-30);
   }
   if (!ok) {
@@ -244,6 +248,17 @@ GptqResult gptqQuantize(const Matrix<float> &W, const Matrix<double> &Hin,
     for (int64_t i = 0; i < K; ++i)
       U[i * K + i] = 1.0f;
   }
+  // U now holds R; keep R_jj and scale each column above the diagonal by
+  // 1 / R_jj (R~ of the header comment).
+  std::vector<float> rDiag(static_cast<size_t>(K));
+  for (int64_t j = 0; j < K; ++j)
+    rDiag[j] = U[j * K + j];
+  for (int64_t i = 0; i < K; ++i) {
+    float *row = &U[i * K];
+    for (int64_t j = i + 1; j < K; ++j)
+      row[j] /= rDiag[j];
+  }
+  res.factorSeconds = seconds(factorStart);
 
   // Block size: groups found during GPTQ must not straddle blocks.
   int64_t B = opt.blockSize;
@@ -251,6 +266,8 @@ GptqResult gptqQuantize(const Matrix<float> &W, const Matrix<double> &Hin,
     B = std::max<int64_t>(G, (B / G) * G);
 
   std::vector<int8_t> Qt(static_cast<size_t>(K * N), 0);
+  // D = W - Q needs the original (permuted) weight next to the updated one.
+  const std::vector<float> W0 = Wt;
   std::vector<float> Err(static_cast<size_t>(B * N));
   const unsigned threads = workerCount();
   std::vector<double> loss(threads, 0.0);
@@ -292,7 +309,7 @@ GptqResult gptqQuantize(const Matrix<float> &W, const Matrix<double> &Hin,
             const float *gs = res.groupScale.row(col / G);
             std::copy(gs + t0, gs + t1, scale.begin());
           }
-          const float d = U[col * K + col];
+          const double r2 = static_cast<double>(rDiag[col]) * rDiag[col];
           float *e = &Err[i * N];
           int8_t *qrow = &Qt[col * N];
           for (int64_t j = 0; j < tw; ++j) {
@@ -300,9 +317,10 @@ GptqResult gptqQuantize(const Matrix<float> &W, const Matrix<double> &Hin,
             float s = scale[j];
             int q = quantizeInt4Value(w[n], s, range);
             qrow[n] = static_cast<int8_t>(q);
-            float diff = w[n] - static_cast<float>(q) * s;
-            l += static_cast<double>(diff) * diff / (static_cast<double>(d) * d);
-            e[n] = diff / d;
+            float deq = static_cast<float>(q) * s;
+            double diff = static_cast<double>(w[n]) - deq;
+            l += diff * diff * r2;
+            e[n] = W0[col * N + n] - deq;
           }
           // Eager update of the remaining columns of the block.
           const float *urow = &U[col * K];
@@ -310,12 +328,13 @@ GptqResult gptqQuantize(const Matrix<float> &W, const Matrix<double> &Hin,
             const float h = urow[i1 + c];
             float *wc = &Wt[(i1 + c) * N];
             for (int64_t n = t0; n < t1; ++n)
-              wc[n] -= h * e[n];
+              wc[n] += h * e[n];
           }
         }
       }
       partLoss[p] = l;
     };
+    auto blockStart = std::chrono::steady_clock::now();
     std::vector<std::thread> pool;
     for (int64_t p = 1; p < parts; ++p)
       pool.emplace_back(work, p);
@@ -324,13 +343,14 @@ GptqResult gptqQuantize(const Matrix<float> &W, const Matrix<double> &Hin,
       t.join();
     for (double l : partLoss)
       loss[0] += l;
+    res.blockSeconds += seconds(blockStart);
 
-    // Lazy batch update of all later columns: Wt[i2:] -= U[i1:i2, i2:]^T Err.
+    // Lazy batch update of all later columns: Wt[i2:] += R~[i1:i2, i2:]^T D.
     if (i2 < K) {
       auto t = std::chrono::steady_clock::now();
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
                   static_cast<int>(K - i2), static_cast<int>(N),
-                  static_cast<int>(count), -1.0f, &U[i1 * K + i2],
+                  static_cast<int>(count), 1.0f, &U[i1 * K + i2],
                   static_cast<int>(K), Err.data(), static_cast<int>(N), 1.0f,
                   &Wt[i2 * N], static_cast<int>(N));
       res.updateSeconds += seconds(t);
@@ -341,12 +361,14 @@ GptqResult gptqQuantize(const Matrix<float> &W, const Matrix<double> &Hin,
 
   // Back to the original column order, N x K.
   res.q = Matrix<int8_t>(N, K);
-  for (int64_t i = 0; i < K; ++i) {
-    const int8_t *qrow = &Qt[i * N];
-    int64_t k = perm[i];
-    for (int64_t n = 0; n < N; ++n)
-      res.q.at(n, k) = qrow[n];
-  }
+  for (int64_t n0 = 0; n0 < N; n0 += T)
+    for (int64_t i0 = 0; i0 < K; i0 += T)
+      for (int64_t i = i0; i < std::min(K, i0 + T); ++i) {
+        const int8_t *qrow = &Qt[i * N];
+        const int64_t k = perm[i];
+        for (int64_t n = n0; n < std::min(N, n0 + T); ++n)
+          res.q.at(n, k) = qrow[n];
+      }
   if (G == 0)
     res.channelScale = chScale;
   else

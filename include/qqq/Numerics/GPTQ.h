@@ -1,7 +1,7 @@
 //===- GPTQ.h - Hessian-based int4 weight quantization ----------*- C++ -*-===//
 //
 // GPTQ (Frantar et al.) for the W4A8 scheme: dead columns, damping, the
-// upper Cholesky factor of H^-1 (LAPACK), block-wise quantization with lazy
+// Cholesky factor of H (LAPACK, no explicit inverse), block-wise quantization with lazy
 // batch updates (BLAS sgemm), act-order with static groups. Deterministic for
 // a given input (OpenBLAS level-3 results do not depend on the thread count
 // for the shapes used here; the library pins nothing else).
@@ -38,6 +38,8 @@ struct GptqResult {
   double seconds = 0;      // wall time of gptqQuantize
   double updateSeconds = 0; // time spent in the lazy-batch sgemm updates
   double updateFlops = 0;   // flops of those updates (2*N*rest*block summed)
+  double factorSeconds = 0; // time of the Cholesky factorization
+  double blockSeconds = 0;  // time of the in-block column loops
   std::string error;        // non-empty: invalid input, nothing computed
 };
 
