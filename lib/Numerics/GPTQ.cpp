@@ -24,6 +24,9 @@
 
 #include <cblas.h>
 #include <lapacke.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -127,7 +130,13 @@ bool reversedCholeskyUpper(const PreparedHessian &h, int64_t K,
   return upperFactorIsUsable(out, K);
 }
 
+/// Threads for the in-block loops: the CPUs this process may run on.
 unsigned workerCount() {
+#ifdef __linux__
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0)
+    return std::max(1, std::min(CPU_COUNT(&set), 64));
+#endif
   unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : std::min(n, 64u);
 }
