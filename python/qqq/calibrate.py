@@ -212,7 +212,7 @@ def main(argv=None) -> int:
                          "(never the evaluation text)")
     ap.add_argument("--samples", type=int, default=128, help="number of windows N (default 128)")
     ap.add_argument("--seq-len", type=int, default=2048, help="tokens per window L (default 2048)")
-    ap.add_argument("--rows", type=int, default=4096, help="rows R kept in each value's sample (default 4096)")
+    ap.add_argument("--rows", type=int, default=1024, help="rows R kept in each value's sample (default 1024)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the window starts and the row sample")
     ap.add_argument("--tokenizer", default=None, help="tokenizer.json (default: next to the model)")
     ap.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0 = all)")
