@@ -16,13 +16,141 @@
 namespace qqq::numerics {
 namespace {
 
-bool isPrime(int64_t q) {
+/// q = p^k with p prime (k >= 1)?
+bool isPrimePower(int64_t q, int64_t &p, int64_t &k) {
   if (q < 2)
     return false;
-  for (int64_t d = 2; d * d <= q; ++d)
-    if (q % d == 0)
+  for (p = 2; p * p <= q && q % p != 0; ++p)
+  {
+  }
+  if (q % p != 0)
+    p = q; // q itself is prime
+  k = 0;
+  for (int64_t r = q; r > 1; r /= p, ++k)
+    if (r % p != 0)
       return false;
   return true;
+}
+
+/// The finite field GF(p^k): element e <-> polynomial with base-p digits of
+/// e as coefficients, arithmetic modulo a monic irreducible polynomial found
+/// by search. Only subtraction and the quadratic character are needed.
+class FiniteField {
+public:
+  explicit FiniteField(int64_t q) : q(q) {
+    isPrimePower(q, p, k);
+    chi.assign(static_cast<size_t>(q), -1);
+    chi[0] = 0;
+    if (k == 1) {
+      for (int64_t x = 1; x < q; ++x)
+        chi[(x * x) % q] = 1;
+      return;
+    }
+    findIrreducible();
+    for (int64_t x = 1; x < q; ++x)
+      chi[mul(x, x)] = 1;
+  }
+  /// Quadratic character of a - b.
+  int chiOfDifference(int64_t a, int64_t b) const { return chi[sub(a, b)]; }
+
+private:
+  std::vector<int64_t> digits(int64_t e) const {
+    std::vector<int64_t> d(static_cast<size_t>(k));
+    for (int64_t i = 0; i < k; ++i, e /= p)
+      d[i] = e % p;
+    return d;
+  }
+  int64_t fromDigits(const std::vector<int64_t> &d) const {
+    int64_t e = 0;
+    for (int64_t i = k - 1; i >= 0; --i)
+      e = e * p + d[i];
+    return e;
+  }
+  int64_t sub(int64_t a, int64_t b) const {
+    if (k == 1)
+      return ((a - b) % q + q) % q;
+    int64_t e = 0, scale = 1;
+    for (int64_t i = 0; i < k; ++i, a /= p, b /= p, scale *= p)
+      e += (((a % p) - (b % p)) % p + p) % p * scale;
+    return e;
+  }
+  /// Product of two polynomials (digit vectors) reduced modulo `modulus`.
+  std::vector<int64_t> mulMod(const std::vector<int64_t> &a,
+                              const std::vector<int64_t> &b,
+                              const std::vector<int64_t> &mod) const {
+    const int64_t deg = static_cast<int64_t>(mod.size()) - 1; // monic
+    std::vector<int64_t> r(a.size() + b.size(), 0);
+    for (size_t i = 0; i < a.size(); ++i)
+      for (size_t j = 0; j < b.size(); ++j)
+        r[i + j] = (r[i + j] + a[i] * b[j]) % p;
+    for (int64_t i = static_cast<int64_t>(r.size()) - 1; i >= deg; --i) {
+      int64_t c = r[i];
+      if (c == 0)
+        continue;
+      for (int64_t j = 0; j <= deg; ++j)
+        r[i - deg + j] = ((r[i - deg + j] - c * mod[j]) % p + p) % p;
+    }
+    r.resize(static_cast<size_t>(deg));
+    return r;
+  }
+  int64_t mul(int64_t a, int64_t b) const {
+    return fromDigits(mulMod(digits(a), digits(b), modulus));
+  }
+  /// Monic polynomial of degree k with no monic factor of degree 1..k/2.
+  void findIrreducible() {
+    int64_t count = q; // coefficient vectors of the lower k terms
+    for (int64_t c = 0; c < count; ++c) {
+      std::vector<int64_t> f = digits(c);
+      f.push_back(1);
+      if (f[0] == 0)
+        continue;
+      bool reducible = false;
+      for (int64_t d = 1; d <= k / 2 && !reducible; ++d) {
+        int64_t pd = 1;
+        for (int64_t i = 0; i < d; ++i)
+          pd *= p;
+        for (int64_t g = 0; g < pd && !reducible; ++g) {
+          std::vector<int64_t> h(static_cast<size_t>(d + 1), 0);
+          for (int64_t i = 0, e = g; i < d; ++i, e /= p)
+            h[i] = e % p;
+          h[d] = 1;
+          reducible = divides(h, f);
+        }
+      }
+      if (!reducible) {
+        modulus = f;
+        return;
+      }
+    }
+  }
+  /// Does monic h divide f (over GF(p))?
+  bool divides(const std::vector<int64_t> &h, std::vector<int64_t> f) const {
+    const int64_t dh = static_cast<int64_t>(h.size()) - 1;
+    for (int64_t i = static_cast<int64_t>(f.size()) - 1; i >= dh; --i) {
+      int64_t c = f[i];
+      if (c == 0)
+        continue;
+      for (int64_t j = 0; j <= dh; ++j)
+        f[i - dh + j] = ((f[i - dh + j] - c * h[j]) % p + p) % p;
+    }
+    for (int64_t i = 0; i < dh; ++i)
+      if (f[i] != 0)
+        return false;
+    return true;
+  }
+
+  int64_t q, p = 0, k = 0;
+  std::vector<int64_t> modulus;
+  std::vector<int> chi;
+};
+
+bool paleyIField(int64_t m) {
+  int64_t p, k, q = m - 1;
+  return isPrimePower(q, p, k) && q % 4 == 3;
+}
+bool paleyIIField(int64_t m) {
+  int64_t p, k, q = m / 2 - 1;
+  return m % 2 == 0 && isPrimePower(q, p, k) && q % 4 == 1;
 }
 
 enum class Construction { None, Identity, PaleyI, PaleyII };
@@ -33,9 +161,9 @@ Construction constructionFor(int64_t m) {
     return Construction::Identity;
   if (m % 4 != 0)
     return Construction::None;
-  if (isPrime(m - 1) && (m - 1) % 4 == 3)
+  if (paleyIField(m))
     return Construction::PaleyI;
-  if (isPrime(m / 2 - 1) && (m / 2 - 1) % 4 == 1)
+  if (paleyIIField(m))
     return Construction::PaleyII;
   return Construction::None;
 }
@@ -59,18 +187,9 @@ void splitOrder(int64_t n, int64_t &pow2, int64_t &m) {
   }
 }
 
-/// Quadratic character of x modulo the prime q.
-std::vector<int> quadraticCharacter(int64_t q) {
-  std::vector<int> chi(static_cast<size_t>(q), -1);
-  chi[0] = 0;
-  for (int64_t x = 1; x < q; ++x)
-    chi[(x * x) % q] = 1;
-  return chi;
-}
-
 Matrix<int8_t> paleyI(int64_t q) {
   // S = [[0, 1^T], [-1, Q]] skew with S S^T = q I; H = I + S.
-  std::vector<int> chi = quadraticCharacter(q);
+  FiniteField field(q);
   Matrix<int8_t> h(q + 1, q + 1, 0);
   for (int64_t j = 1; j <= q; ++j) {
     h.at(0, j) = 1;
@@ -78,7 +197,7 @@ Matrix<int8_t> paleyI(int64_t q) {
   }
   for (int64_t i = 0; i < q; ++i)
     for (int64_t j = 0; j < q; ++j)
-      h.at(i + 1, j + 1) = static_cast<int8_t>(chi[((j - i) % q + q) % q]);
+      h.at(i + 1, j + 1) = static_cast<int8_t>(field.chiOfDifference(j, i));
   for (int64_t i = 0; i <= q; ++i)
     h.at(i, i) = static_cast<int8_t>(h.at(i, i) + 1);
   return h;
@@ -87,14 +206,14 @@ Matrix<int8_t> paleyI(int64_t q) {
 Matrix<int8_t> paleyII(int64_t q) {
   // C = [[0, 1^T], [1, Q]] symmetric conference matrix of order q+1;
   // H = C (x) [[1, 1], [1, -1]] + I (x) [[1, -1], [-1, -1]].
-  std::vector<int> chi = quadraticCharacter(q);
+  FiniteField field(q);
   const int64_t c = q + 1;
   Matrix<int> conf(c, c, 0);
   for (int64_t j = 1; j < c; ++j)
     conf.at(0, j) = conf.at(j, 0) = 1;
   for (int64_t i = 0; i < q; ++i)
     for (int64_t j = 0; j < q; ++j)
-      conf.at(i + 1, j + 1) = chi[((j - i) % q + q) % q];
+      conf.at(i + 1, j + 1) = field.chiOfDifference(j, i);
   const int a[2][2] = {{1, 1}, {1, -1}}, b[2][2] = {{1, -1}, {-1, -1}};
   Matrix<int8_t> h(2 * c, 2 * c, 0);
   for (int64_t i = 0; i < c; ++i)
@@ -142,9 +261,9 @@ std::string hadamardUnsupportedReason(int64_t n) {
   if (m != 0)
     return "";
   return "no Hadamard construction for order " + std::to_string(n) +
-         ": supported orders are 2^a * m with m = 1, m = q + 1 (q prime, "
-         "q = 3 mod 4, Paley I) or m = 2(q + 1) (q prime, q = 1 mod 4, "
-         "Paley II)";
+         ": supported orders are 2^a * m with m = 1, m = q + 1 (q a prime "
+         "power, q = 3 mod 4, Paley I) or m = 2(q + 1) (q a prime power, "
+         "q = 1 mod 4, Paley II)";
 }
 
 Matrix<int8_t> hadamardMatrix(int64_t n) {

@@ -7,13 +7,14 @@
 // (Kronecker; index i = p*m + r, p < 2^a, r < m), H_{2^a} by Sylvester and
 // H_m by
 //   - m = 1,
-//   - Paley I:  m = q + 1, q prime, q = 3 (mod 4),
-//   - Paley II: m = 2(q + 1), q prime, q = 1 (mod 4),
-// choosing the smallest such m. This covers every hidden size of the
-// LLaMA/Qwen families we checked (4096, 5120 = 2^8*20, 8192, 13824 = 2^7*108,
-// 14336 = 2^9*28, 3584 = 2^7*28, 18944 = 2^7*148, 576 = 2^4*36, 12, 20, 28,
-// 40 = 2*20, ...). Orders needing another construction (notably 172 = 4*43,
-// hence 11008 = 2^6*172) are reported as unsupported by
+//   - Paley I:  m = q + 1, q a prime power, q = 3 (mod 4),
+//   - Paley II: m = 2(q + 1), q a prime power, q = 1 (mod 4),
+// (quadratic characters of GF(q), built by search for an irreducible
+// polynomial when q is not prime) choosing the smallest such m. This covers
+// every hidden size of the LLaMA/Qwen families we checked (4096,
+// 5120 = 2^8*20, 8192, 13824 = 2^7*108, 14336 = 2^9*28, 3584 = 2^7*28,
+// 18944 = 2^7*148, 576 = 2^4*36, 11008 = 2*5504 with 5503 prime, ...).
+// Orders needing another construction (e.g. 92, 172 = 4*43) are reported by
 // hadamardUnsupportedReason().
 //
 // Application costs O(n log n) for the 2^a part plus O(n m) for the H_m

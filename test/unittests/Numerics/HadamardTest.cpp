@@ -35,7 +35,7 @@ TEST(Hadamard, EverySupportedOrderUpTo300IsHadamard) {
     expectHadamard(n);
   }
   EXPECT_GE(supported, 40);
-  for (int64_t n : {12, 20, 28, 36, 40, 44, 60, 108, 148})
+  for (int64_t n : {12, 20, 28, 36, 40, 44, 52, 60, 100, 108, 148, 244})
     EXPECT_TRUE(isHadamardSizeSupported(n)) << n;
 }
 
@@ -49,15 +49,15 @@ TEST(Hadamard, ModelHiddenSizes) {
                     13824, 14336, 18944})
     EXPECT_TRUE(isHadamardSizeSupported(n)) << n;
   // Not Hadamard orders at all, and orders needing a construction we do
-  // not have: 172 = 4 * 43, 52 (51 and 25 are not prime).
-  for (int64_t n : {3, 6, 18, 0, -4, 52, 172})
+  // not have: 92 (91, 45 are not prime powers), 172 = 4 * 43 (171, 85).
+  for (int64_t n : {3, 6, 18, 0, -4, 92, 172})
     EXPECT_FALSE(hadamardUnsupportedReason(n).empty()) << n;
   RandomizedHadamard bad(172, 1);
   EXPECT_NE(bad.error().find("172"), std::string::npos);
 }
 
 TEST(Hadamard, NormalizedRotationIsOrthogonal) {
-  for (int64_t n : {1, 2, 12, 20, 28, 36, 40, 64, 96, 108, 148, 160, 576}) {
+  for (int64_t n : {1, 2, 12, 20, 28, 36, 40, 52, 64, 96, 100, 108, 148, 160, 576}) {
     RandomizedHadamard r(n, 42 + n);
     ASSERT_TRUE(r.error().empty());
     Matrix<double> q = r.dense();
