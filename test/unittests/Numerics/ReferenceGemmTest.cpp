@@ -52,7 +52,7 @@ Matrix<uint16_t> reference(const Matrix<int8_t> &x8, const std::vector<float> &s
 }
 
 void checkGemm(int64_t M, int64_t N, int64_t K, int64_t G, bool withBias,
-               uint64_t seed) {
+               uint64_t seed, WeightLayout layout = WeightLayout::RowMajor) {
   Matrix<float> x = randomNormal(M, K, seed);
   Matrix<float> w = randomNormal(N, K, seed + 1, 0.05f);
   Matrix<int8_t> x8;
@@ -64,7 +64,8 @@ void checkGemm(int64_t M, int64_t N, int64_t K, int64_t G, bool withBias,
   pw.N = N;
   pw.K = K;
   pw.groupSize = G;
-  ASSERT_EQ(packWeights(WeightLayout::RowMajor, qw.q, pw.packed), "");
+  pw.layout = layout;
+  ASSERT_EQ(packWeights(layout, qw.q, pw.packed), "");
   if (G > 0) {
     TwoLevelScales t = computeTwoLevelScales(qw.q, qw.groupScale, G);
     pw.sCh = t.sCh;
@@ -105,6 +106,23 @@ TEST(ReferenceGemm, PackedPerGroupEqualsUnpackedReference) {
     checkGemm(6, 20, 256, G, false, 10 + G);
     checkGemm(3, 32, 384, G, true, 20 + G);
   }
+}
+
+TEST(ReferenceGemm, KernelLayoutsEqualUnpackedReference) {
+  // The GPU layouts live in KernelLayouts.cpp; when this build has them the
+  // packed-layout GEMM must give the same bits as the unpacked reference.
+  int available = 0;
+  for (WeightLayout l : {WeightLayout::Sm80Interleaved, WeightLayout::Sm90Interleaved}) {
+    std::vector<uint8_t> probe;
+    if (!packWeights(l, Matrix<int8_t>(64, 256, 0), probe).empty())
+      continue;
+    ++available;
+    SCOPED_TRACE(weightLayoutName(l));
+    checkGemm(5, 64, 256, 0, true, 31, l);
+    checkGemm(5, 128, 512, 128, false, 32, l);
+  }
+  if (available == 0)
+    GTEST_SKIP() << "no kernel layouts in this build";
 }
 
 TEST(ReferenceGemm, EpilogueHasNoFusedMultiplyAdd) {
