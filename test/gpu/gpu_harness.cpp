@@ -174,7 +174,7 @@ std::vector<Kernel> buildKernels(const std::vector<KernelRequest> &reqs,
 }
 
 KernelRequest referenceKernelRequest() {
-  return {"reference_gemm.cuh", "qqq_ref::ref_gemm_s8", "sm_80"};
+  return {"reference_gemm.cuh", "qqq_ref::ref_gemm_s8", "sm_90"};
 }
 
 namespace {
@@ -316,15 +316,18 @@ int64_t dotRef(const ActProblem &a, const WeightProblem &w, int64_t m,
   return s;
 }
 
-void launchGemm(const Kernel &k, const codegen::GemmConfig &c,
-                const codegen::GemmShape &s, const DeviceAct &a,
-                const DeviceWeight &w, bool withBias, DevBuf &y, int64_t M,
-                DevBuf *ws, CUstream stream) {
+CUresult launchGemm(const Kernel &k, const codegen::GemmConfig &c,
+                    const codegen::GemmShape &s, const DeviceAct &a,
+                    const DeviceWeight &w, bool withBias, DevBuf &y,
+                    int64_t M, DevBuf *ws, CUstream stream) {
   codegen::LaunchGeometry g = codegen::launchGeometry(c, s, M);
-  if (g.sharedBytes > 48 * 1024)
-    CU_CHECK(cuFuncSetAttribute(
+  {
+    CUresult r = cuFuncSetAttribute(
         k.fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-        static_cast<int>(g.sharedBytes)));
+        static_cast<int>(g.sharedBytes));
+    if (r != CUDA_SUCCESS)
+      return r;
+  }
   bool sm90 = c.arch == "sm_90a";
   CUdeviceptr x = a.x8.p, sTok = a.sTok.p;
   CUdeviceptr wp = sm90 ? w.packed90.p : w.packed80.p;
@@ -335,9 +338,9 @@ void launchGemm(const Kernel &k, const codegen::GemmConfig &c,
   int m = static_cast<int>(M);
   CUdeviceptr wsp = ws ? ws->p : 0;
   void *args[] = {&x, &sTok, &wp, &sCh, &sGrp, &bias, &yp, &m, &wsp};
-  CU_CHECK(cuLaunchKernel(k.fn, g.grid[0], g.grid[1], g.grid[2], g.block[0],
-                          g.block[1], g.block[2], g.sharedBytes, stream, args,
-                          nullptr));
+  return cuLaunchKernel(k.fn, g.grid[0], g.grid[1], g.grid[2], g.block[0],
+                        g.block[1], g.block[2], g.sharedBytes, stream, args,
+                        nullptr);
 }
 
 double medianOf(std::vector<double> v) {

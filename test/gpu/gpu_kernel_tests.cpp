@@ -375,6 +375,7 @@ int main(int argc, char **argv) {
 
   // Validate and compile every distinct kernel.
   std::vector<KernelRequest> reqs = {referenceKernelRequest()};
+  reqs[0].arch = archForFamily(dev, "sm_80"); // the device's own SASS
   std::map<std::string, size_t> index;
   for (GemmCase &c : cases) {
     if (auto err = codegen::whyInvalid(c.config, c.shape)) {
@@ -452,9 +453,19 @@ int main(int argc, char **argv) {
           CU_CHECK(cuMemsetD8(ws.p, 0, g.workspaceBytes));
         CU_CHECK(cuMemsetD8(y.p, 0xFF, y.bytes)); // poison: f16 NaN 0xFFFF
         // Twice: the second launch checks the workspace was left zeroed.
-        for (int rep = 0; rep < 2; ++rep)
-          launchGemm(k, c->config, c->shape, da, dw, withBias, y, M,
-                     g.workspaceBytes ? &ws : nullptr);
+        CUresult lr = CUDA_SUCCESS;
+        for (int rep = 0; rep < 2 && lr == CUDA_SUCCESS; ++rep)
+          lr = launchGemm(k, c->config, c->shape, da, dw, withBias, y, M,
+                          g.workspaceBytes ? &ws : nullptr);
+        if (lr != CUDA_SUCCESS) {
+          const char *msg = nullptr;
+          cuGetErrorString(lr, &msg);
+          report(false, describe(*c, M) + " launch failed: " +
+                            (msg ? msg : "?") + " smem=" +
+                            std::to_string(g.sharedBytes) +
+                            " regs=" + std::to_string(k.regs));
+          continue;
+        }
         CU_CHECK(cuCtxSynchronize());
         y.download(yk.data(), yk.size() * 2);
         int64_t bad = 0, firstBad = -1;

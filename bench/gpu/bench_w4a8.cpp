@@ -1,0 +1,591 @@
+//===- bench_w4a8.cpp - qqq W4A8 kernels vs cuBLAS, and per-shape tuning ---===//
+//
+// One run measures, side by side on one GPU:
+//   * the device-to-device copy bandwidth (the weight-streaming floor),
+//   * qqq's W4A8 GEMM (sm_90a wgmma family; per channel and group 128), with
+//     the tuned configuration when --tuning-out produced one in this run,
+//     else the catalog's default heuristic,
+//   * cuBLAS FP16 (cublasGemmEx, f32 accumulate), cuBLASLt INT8 (s32 out) and
+//     cuBLASLt FP8 (e4m3 x e4m3 -> f16),
+//   * the fused RMSNorm -> int8 kernel's bandwidth.
+// Weight buffers rotate over more than 2.5x L2 (the L2 is 50-60 MB), every
+// number is the median of per-launch event timings.
+//
+// --tune: before benchmarking, searches the template configurations for each
+// (shape, group, M bucket), checks every candidate bit-exactly against the
+// reference and keeps the fastest: written to --tuning-out (qqq-tuning-v1
+// JSON, include/qqq/CodeGen/KernelCatalog.h).
+//
+// Usage: bench_w4a8 --repo DIR [--csv FILE] [--tune --tuning-out FILE]
+//                   [--quick] [--iters N]
+//
+//===----------------------------------------------------------------------===//
+#include "../../test/gpu/gpu_harness.h"
+
+#include "qqq/Numerics/Half.h"
+
+#include <cublasLt.h>
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace qqq;
+using namespace qqq::gpu;
+using codegen::GemmConfig;
+using codegen::GemmShape;
+
+namespace {
+
+struct NamedShape {
+  const char *name;
+  int64_t N, K;
+};
+const NamedShape kShapes[] = {
+    {"llama2-7b.qkv", 12288, 4096},   {"llama2-7b.o", 4096, 4096},
+    {"llama2-7b.gate_up", 11008, 4096}, {"llama2-7b.down", 4096, 11008},
+    {"llama2-70b.qkv", 10240, 8192},  {"llama2-70b.o", 8192, 8192},
+    {"llama2-70b.up", 28672, 8192},   {"llama2-70b.down", 8192, 28672},
+    {"qwen2-7b.qkv", 4608, 3584},     {"qwen2-7b.o", 3584, 3584},
+    {"qwen2-7b.up", 18944, 3584},     {"qwen2-7b.down", 3584, 18944},
+};
+
+#define BLAS_CHECK(x)                                                          \
+  do {                                                                         \
+    int st_ = static_cast<int>(x);                                             \
+    if (st_ != 0) {                                                            \
+      std::fprintf(stderr, "%s:%d: %s failed: status %d\n", __FILE__,        \
+                   __LINE__, #x, st_);                                         \
+      std::exit(2);                                                            \
+    }                                                                          \
+  } while (0)
+
+int iters = 30;
+
+struct Timer {
+  CUevent a, b;
+  Timer() {
+    CU_CHECK(cuEventCreate(&a, CU_EVENT_DEFAULT));
+    CU_CHECK(cuEventCreate(&b, CU_EVENT_DEFAULT));
+  }
+  ~Timer() {
+    cuEventDestroy(a);
+    cuEventDestroy(b);
+  }
+  // Median microseconds of fn(i) over `n` launches after 3 warm-ups.
+  template <class F> double median(F &&fn, int n) {
+    for (int i = 0; i < 3; ++i)
+      fn(i);
+    std::vector<double> t;
+    for (int i = 0; i < n; ++i) {
+      CU_CHECK(cuEventRecord(a, nullptr));
+      fn(i);
+      CU_CHECK(cuEventRecord(b, nullptr));
+      CU_CHECK(cuEventSynchronize(b));
+      float ms = 0;
+      CU_CHECK(cuEventElapsedTime(&ms, a, b));
+      t.push_back(ms * 1000.0);
+    }
+    return medianOf(t);
+  }
+};
+
+void fillRandom(DevBuf &b, uint64_t seed, int kind /*0 bytes,1 f16,2 e4m3*/) {
+  std::vector<uint8_t> h(b.bytes);
+  std::mt19937_64 rng(seed);
+  if (kind == 1) {
+    std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+    for (size_t i = 0; i + 1 < h.size(); i += 2) {
+      uint16_t v = numerics::floatToHalfBits(d(rng));
+      std::memcpy(&h[i], &v, 2);
+    }
+  } else {
+    for (auto &v : h) {
+      v = static_cast<uint8_t>(rng());
+      if (kind == 2 && (v & 0x7F) == 0x7F)
+        v ^= 0x01; // no e4m3 NaN
+    }
+  }
+  b.upload(h.data(), h.size());
+}
+
+int rotations(size_t bytes, const Device &d) {
+  size_t want = static_cast<size_t>(d.l2Bytes) * 5 / 2;
+  return static_cast<int>(std::max<size_t>(1, (want + bytes - 1) / bytes));
+}
+
+double copyBandwidth(Timer &t) {
+  size_t n = size_t(1) << 30;
+  DevBuf a(n), b(n);
+  CU_CHECK(cuMemsetD8(a.p, 1, n));
+  double us = t.median([&](int) { CU_CHECK(cuMemcpyDtoD(b.p, a.p, n)); }, 10);
+  return 2.0 * n / (us * 1e-6); // bytes read + written per second
+}
+
+// cuBLASLt TN matmul D(N x M) = A^T B with A K x N, B K x M (column-major).
+struct LtGemm {
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t A = nullptr, B = nullptr, C = nullptr;
+  cublasLtMatmulAlgo_t algo;
+  bool ok = false;
+  cudaDataType_t scaleType;
+  LtGemm(cublasLtHandle_t lt, cudaDataType_t ab, cudaDataType_t cd,
+         cublasComputeType_t ct, cudaDataType_t st, int64_t N, int64_t M,
+         int64_t K, size_t wsBytes)
+      : scaleType(st) {
+    BLAS_CHECK(cublasLtMatmulDescCreate(&op, ct, st));
+    cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    BLAS_CHECK(cublasLtMatmulDescSetAttribute(
+        op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
+    BLAS_CHECK(cublasLtMatmulDescSetAttribute(
+        op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
+    BLAS_CHECK(cublasLtMatrixLayoutCreate(&A, ab, K, N, K));
+    BLAS_CHECK(cublasLtMatrixLayoutCreate(&B, ab, K, M, K));
+    BLAS_CHECK(cublasLtMatrixLayoutCreate(&C, cd, N, M, N));
+    cublasLtMatmulPreference_t pref;
+    BLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+    BLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
+        pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsBytes,
+        sizeof(wsBytes)));
+    cublasLtMatmulHeuristicResult_t res;
+    int n = 0;
+    if (cublasLtMatmulAlgoGetHeuristic(lt, op, A, B, C, C, pref, 1, &res,
+                                       &n) == CUBLAS_STATUS_SUCCESS &&
+        n > 0) {
+      algo = res.algo;
+      ok = true;
+    }
+    cublasLtMatmulPreferenceDestroy(pref);
+  }
+  ~LtGemm() {
+    if (A)
+      cublasLtMatrixLayoutDestroy(A);
+    if (B)
+      cublasLtMatrixLayoutDestroy(B);
+    if (C)
+      cublasLtMatrixLayoutDestroy(C);
+    if (op)
+      cublasLtMatmulDescDestroy(op);
+  }
+  cublasStatus_t run(cublasLtHandle_t lt, CUdeviceptr a, CUdeviceptr b,
+                     CUdeviceptr d, CUdeviceptr ws, size_t wsBytes) {
+    int32_t ia = 1, ib = 0;
+    float fa = 1.0f, fb = 0.0f;
+    const void *alpha = scaleType == CUDA_R_32I ? (const void *)&ia : &fa;
+    const void *beta = scaleType == CUDA_R_32I ? (const void *)&ib : &fb;
+    return cublasLtMatmul(lt, op, alpha, (void *)a, A, (void *)b, B, beta,
+                          (void *)d, C, (void *)d, C, &algo, (void *)ws,
+                          wsBytes, nullptr);
+  }
+};
+
+// Rotated copies of one packed weight (and its group scales).
+struct RotatedWeight {
+  std::vector<DeviceWeight> copies;
+};
+RotatedWeight rotate(const WeightProblem &w, const Device &d) {
+  RotatedWeight r;
+  r.copies.push_back(uploadWeight(w));
+  int n = rotations(w.packed90.size() + w.sGrp.size() * 2, d);
+  for (int i = 1; i < n; ++i) {
+    DeviceWeight c;
+    auto dup = [](DevBuf &dst, const DevBuf &src) {
+      dst = DevBuf(src.bytes);
+      if (src.bytes)
+        CU_CHECK(cuMemcpyDtoD(dst.p, src.p, src.bytes));
+    };
+    const DeviceWeight &o = r.copies[0];
+    dup(c.packed90, o.packed90);
+    dup(c.packed80, o.packed80);
+    dup(c.sCh, o.sCh);
+    dup(c.sGrp, o.sGrp);
+    dup(c.bias, o.bias);
+    r.copies.push_back(std::move(c));
+  }
+  return r;
+}
+
+std::string configString(const GemmConfig &c) {
+  std::ostringstream os;
+  os << c.tileM << "x" << c.tileN << "x" << c.tileK << "_s" << c.stages
+     << "_w" << c.warps << "_k" << c.splitK;
+  return os.str();
+}
+
+struct TuneKey {
+  int64_t N, K, G, bucket;
+  bool operator<(const TuneKey &o) const {
+    return std::tie(N, K, G, bucket) < std::tie(o.N, o.K, o.G, o.bucket);
+  }
+};
+struct TuneResult {
+  GemmConfig config;
+  double us;
+  int candidates, correct;
+};
+
+std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket) {
+  std::vector<GemmConfig> out;
+  GemmConfig def = codegen::defaultConfig(s, bucket, "sm_90a");
+  out.push_back(def);
+  int64_t m = bucket == 0 ? 4096 : bucket;
+  std::vector<int64_t> tms;
+  if (m <= 64)
+    tms = {std::max<int64_t>(8, m)};
+  else if (bucket == 0)
+    tms = {128, 256};
+  else
+    tms = {std::min<int64_t>(m, 128), 64};
+  for (int64_t tm : tms)
+    for (int64_t wp : {4, 8})
+      for (int64_t tk : {128, 256, 512})
+        for (int64_t sk : {1, 2, 4, 8}) {
+          // Small M: one warpgroup, long K tiles (more bytes in flight);
+          // large M: two warpgroups, shorter K tiles.
+          if (m <= 64 ? (wp != 4 || tk == 128) : (wp != 8 || tk == 512))
+            continue;
+          GemmConfig c = def;
+          c.tileM = tm;
+          c.warps = wp;
+          c.tileN = 16 * wp;
+          c.tileK = tk;
+          c.stages = tk >= 512 ? 2 : 4;
+          c.splitK = sk;
+          if (codegen::whyInvalid(c, s))
+            continue;
+          int64_t ctas = s.N / c.tileN * ((m + tm - 1) / tm);
+          // Split-K only towards 1..4 waves of CTAs.
+          if (sk > 1 && (ctas * sk > 4 * 132 || ctas >= 132))
+            continue;
+          if (sk == 1 && ctas < 66)
+            continue;
+          if (std::find(out.begin(), out.end(), c) == out.end())
+            out.push_back(c);
+        }
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string repo = ".", csvPath = "bench_w4a8.csv", tuningOut;
+  bool tune = false, quick = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--repo" && i + 1 < argc)
+      repo = argv[++i];
+    else if (a == "--csv" && i + 1 < argc)
+      csvPath = argv[++i];
+    else if (a == "--tune")
+      tune = true;
+    else if (a == "--tuning-out" && i + 1 < argc)
+      tuningOut = argv[++i];
+    else if (a == "--quick")
+      quick = true;
+    else if (a == "--iters" && i + 1 < argc)
+      iters = std::atoi(argv[++i]);
+    else {
+      std::fprintf(stderr, "unknown argument '%s'\n", a.c_str());
+      return 2;
+    }
+  }
+  Device dev;
+  std::string why;
+  if (!initDevice(dev, why)) {
+    std::printf("skipped: no GPU (%s)\n", why.c_str());
+    return 77;
+  }
+  if (dev.ccMajor != 9) {
+    std::printf("skipped: the benchmark targets Hopper (sm_90a)\n");
+    return 77;
+  }
+  std::printf("device: %s, %d SMs, L2 %d B\n", dev.name.c_str(), dev.sms,
+              dev.l2Bytes);
+  Timer timer;
+  double bw = copyBandwidth(timer);
+  std::printf("copy bandwidth (read+write): %.0f GB/s\n", bw / 1e9);
+  std::fflush(stdout);
+
+  std::vector<NamedShape> shapes(std::begin(kShapes), std::end(kShapes));
+  std::vector<int64_t> Ms = {1, 16, 32, 64, 128, 256, 512, 1024, 4096};
+  if (quick) {
+    shapes = {kShapes[1], kShapes[6]};
+    Ms = {1, 16, 128, 1024};
+  }
+  std::vector<int64_t> groups = {0, 128};
+
+  // ---- kernels: defaults for every (shape, G, bucket), tuning candidates.
+  std::map<std::string, size_t> index;
+  std::vector<KernelRequest> reqs = {referenceKernelRequest()};
+  reqs[0].arch = "sm_90";
+  auto want = [&](const GemmConfig &c, const GemmShape &s) {
+    std::string expr = codegen::instantiationExpression(c, s);
+    auto it = index.find(expr);
+    if (it != index.end())
+      return it->second;
+    index[expr] = reqs.size();
+    reqs.push_back({codegen::templateFileName(codegen::KernelFamily::W4A8GemmSm90),
+                    expr, "sm_90a"});
+    return reqs.size() - 1;
+  };
+  std::vector<int64_t> tuneBuckets = {16, 32, 64, 128, 256, 1024, 0};
+  std::map<TuneKey, std::vector<GemmConfig>> cands;
+  for (const NamedShape &ns : shapes)
+    for (int64_t G : groups) {
+      GemmShape s{ns.N, ns.K, G};
+      for (int64_t b : tuneBuckets) {
+        std::vector<GemmConfig> cs =
+            tune ? candidates(s, b)
+                 : std::vector<GemmConfig>{codegen::defaultConfig(s, b, "sm_90a")};
+        for (GemmConfig &c : cs) {
+          c.maxM = b;
+          want(c, s);
+        }
+        cands[{ns.N, ns.K, G, b}] = cs;
+      }
+    }
+  for (int64_t K : {4096, 8192})
+    reqs.push_back({"rms_norm_quantize.cuh",
+                    codegen::activationExpression(
+                        codegen::KernelFamily::RmsNormQuantize, K),
+                    "sm_90"});
+  std::printf("compiling %zu kernels...\n", reqs.size());
+  std::fflush(stdout);
+  std::vector<Kernel> kernels = buildKernels(reqs, repo, 16);
+  for (const Kernel &k : kernels)
+    if (!k.fn)
+      std::printf("compile failed: %s: %s\n", k.expr.c_str(), k.log.c_str());
+  const Kernel &ref = kernels[0];
+
+  cublasHandle_t blas;
+  cublasLtHandle_t lt;
+  BLAS_CHECK(cublasCreate(&blas));
+  BLAS_CHECK(cublasLtCreate(&lt));
+  size_t ltWsBytes = 32u << 20;
+  DevBuf ltWs(ltWsBytes);
+
+  std::map<TuneKey, TuneResult> tuned;
+  std::ofstream csv(csvPath);
+  csv << "gpu,shape,N,K,group,M,config,qqq_us,floor_us,floor_over_qqq,"
+         "cublas_f16_us,lt_int8_us,lt_fp8_us,qqq_vs_f16,qqq_vs_int8,"
+         "qqq_vs_fp8\n";
+  uint64_t seed = 7;
+  for (const NamedShape &ns : shapes) {
+    // ---- cuBLAS baselines (independent of the int4 group size).
+    std::map<int64_t, double> f16us, i8us, f8us;
+    {
+      size_t wF16 = size_t(ns.N) * ns.K * 2, w8 = size_t(ns.N) * ns.K;
+      int rF16 = rotations(wF16, dev), r8 = rotations(w8, dev);
+      std::vector<DevBuf> wf16, wi8, wf8;
+      for (int i = 0; i < rF16; ++i) {
+        wf16.emplace_back(wF16);
+        fillRandom(wf16.back(), seed + i, 1);
+      }
+      for (int i = 0; i < r8; ++i) {
+        wi8.emplace_back(w8);
+        fillRandom(wi8.back(), seed + 100 + i, 0);
+        wf8.emplace_back(w8);
+        fillRandom(wf8.back(), seed + 200 + i, 2);
+      }
+      int64_t maxM = Ms.back();
+      DevBuf xf16(size_t(maxM) * ns.K * 2), x8(size_t(maxM) * ns.K),
+          xf8(size_t(maxM) * ns.K), y16(size_t(maxM) * ns.N * 2),
+          y32(size_t(maxM) * ns.N * 4);
+      fillRandom(xf16, 1, 1);
+      fillRandom(x8, 2, 0);
+      fillRandom(xf8, 3, 2);
+      for (int64_t M : Ms) {
+        float one = 1.0f, zero = 0.0f;
+        f16us[M] = timer.median(
+            [&](int i) {
+              BLAS_CHECK(cublasGemmEx(
+                  blas, CUBLAS_OP_T, CUBLAS_OP_N, ns.N, M, ns.K, &one,
+                  (void *)wf16[i % rF16].p, CUDA_R_16F, ns.K, (void *)xf16.p,
+                  CUDA_R_16F, ns.K, &zero, (void *)y16.p, CUDA_R_16F, ns.N,
+                  CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+            },
+            iters);
+        LtGemm gi(lt, CUDA_R_8I, CUDA_R_32I, CUBLAS_COMPUTE_32I, CUDA_R_32I,
+                  ns.N, M, ns.K, ltWsBytes);
+        i8us[M] = gi.ok ? timer.median(
+                              [&](int i) {
+                                BLAS_CHECK(gi.run(lt, wi8[i % r8].p, x8.p,
+                                                  y32.p, ltWs.p, ltWsBytes));
+                              },
+                              iters)
+                        : NAN;
+        LtGemm gf(lt, CUDA_R_8F_E4M3, CUDA_R_16F, CUBLAS_COMPUTE_32F,
+                  CUDA_R_32F, ns.N, M, ns.K, ltWsBytes);
+        f8us[M] = gf.ok ? timer.median(
+                              [&](int i) {
+                                BLAS_CHECK(gf.run(lt, wf8[i % r8].p, xf8.p,
+                                                  y16.p, ltWs.p, ltWsBytes));
+                              },
+                              iters)
+                        : NAN;
+      }
+    }
+    for (int64_t G : groups) {
+      GemmShape s{ns.N, ns.K, G};
+      WeightProblem w = makeWeight(ns.N, ns.K, G, seed++);
+      RotatedWeight rw = rotate(w, dev);
+      const DeviceWeight &w0 = rw.copies[0];
+      // ---- tuning: per bucket, every candidate checked then timed at M =
+      // the bucket (4096 for the unbounded one).
+      for (int64_t b : tuneBuckets) {
+        const std::vector<GemmConfig> &cs = cands[{ns.N, ns.K, G, b}];
+        int64_t M = b == 0 ? 4096 : b;
+        ActProblem a = makeActivations(M, ns.K, seed++);
+        DeviceAct da = uploadAct(a);
+        DevBuf accD, y(size_t(M) * ns.N * 2);
+        std::vector<uint16_t> yref, yk(size_t(M) * ns.N);
+        if (tune) {
+          referenceAccGpu(ref, da, w0, M, ns.N, ns.K, accD);
+          CU_CHECK(cuCtxSynchronize());
+          std::vector<int32_t> acc(size_t(M) * ns.N);
+          accD.download(acc.data(), acc.size() * 4);
+          yref.resize(acc.size());
+          for (int64_t m = 0; m < M; ++m)
+            for (int64_t n = 0; n < ns.N; ++n)
+              yref[m * ns.N + n] =
+                  epilogueRef(acc[m * ns.N + n], a.sTok[m], w.sCh[n], nullptr);
+        }
+        TuneResult best{cs[0], 1e30, 0, 0};
+        for (const GemmConfig &c : cs) {
+          const Kernel &k =
+              kernels[index[codegen::instantiationExpression(c, s)]];
+          if (!k.fn)
+            continue;
+          ++best.candidates;
+          codegen::LaunchGeometry g = codegen::launchGeometry(c, s, M);
+          DevBuf ws(g.workspaceBytes);
+          if (g.workspaceBytes)
+            CU_CHECK(cuMemsetD8(ws.p, 0, g.workspaceBytes));
+          if (tune) {
+            CU_CHECK(cuMemsetD8(y.p, 0xFF, y.bytes));
+            if (launchGemm(k, c, s, da, w0, false, y, M,
+                           g.workspaceBytes ? &ws : nullptr) != CUDA_SUCCESS)
+              continue;
+            CU_CHECK(cuCtxSynchronize());
+            y.download(yk.data(), yk.size() * 2);
+            if (yk != yref) {
+              std::printf("tune: %s is WRONG for N=%lld K=%lld G=%lld M=%lld\n",
+                          configString(c).c_str(), (long long)ns.N,
+                          (long long)ns.K, (long long)G, (long long)M);
+              continue;
+            }
+            ++best.correct;
+          }
+          double us = timer.median(
+              [&](int i) {
+                launchGemm(k, c, s, da, rw.copies[i % rw.copies.size()], true,
+                           y, M, g.workspaceBytes ? &ws : nullptr);
+              },
+              tune ? 10 : 1);
+          if (us < best.us) {
+            best.config = c;
+            best.us = us;
+          }
+        }
+        tuned[{ns.N, ns.K, G, b}] = best;
+      }
+      // ---- benchmark every M with the chosen configuration.
+      for (int64_t M : Ms) {
+        int64_t b = codegen::bucketForM(M);
+        const GemmConfig &c = tuned[{ns.N, ns.K, G, b}].config;
+        const Kernel &k = kernels[index[codegen::instantiationExpression(c, s)]];
+        ActProblem a = makeActivations(M, ns.K, seed++);
+        DeviceAct da = uploadAct(a);
+        DevBuf y(size_t(M) * ns.N * 2);
+        codegen::LaunchGeometry g = codegen::launchGeometry(c, s, M);
+        DevBuf ws(g.workspaceBytes);
+        if (g.workspaceBytes)
+          CU_CHECK(cuMemsetD8(ws.p, 0, g.workspaceBytes));
+        double us = timer.median(
+            [&](int i) {
+              launchGemm(k, c, s, da, rw.copies[i % rw.copies.size()], true, y,
+                         M, g.workspaceBytes ? &ws : nullptr);
+            },
+            iters);
+        double bytes = double(ns.N) * ns.K / 2 + double(M) * ns.K +
+                       double(M) * ns.N * 2 + ns.N * 4.0 + M * 4.0 +
+                       (G ? double(ns.K / G) * ns.N * 2 : 0.0);
+        double floorUs = bytes / bw * 1e6;
+        char line[512];
+        std::snprintf(
+            line, sizeof(line),
+            "\"%s\",%s,%lld,%lld,%lld,%lld,%s,%.2f,%.2f,%.3f,%.2f,%.2f,%.2f,"
+            "%.3f,%.3f,%.3f\n",
+            dev.name.c_str(), ns.name, (long long)ns.N, (long long)ns.K,
+            (long long)G, (long long)M, configString(c).c_str(), us, floorUs,
+            floorUs / us, f16us[M], i8us[M], f8us[M], f16us[M] / us,
+            i8us[M] / us, f8us[M] / us);
+        csv << line;
+        csv.flush();
+        std::printf("%s", line);
+        std::fflush(stdout);
+      }
+    }
+  }
+
+  // ---- fused RMSNorm -> int8 bandwidth.
+  for (int64_t K : {4096, 8192}) {
+    const Kernel &k = kernels[K == 4096 ? kernels.size() - 2 : kernels.size() - 1];
+    int64_t M = 16384;
+    DevBuf x(size_t(M) * K * 2), gam(size_t(K) * 2), q(size_t(M) * K),
+        s(size_t(M) * 4);
+    fillRandom(x, 11, 1);
+    fillRandom(gam, 12, 1);
+    codegen::LaunchGeometry g = codegen::activationGeometry(
+        codegen::KernelFamily::RmsNormQuantize, K, M);
+    float eps = 1e-5f;
+    int m32 = static_cast<int>(M);
+    double us = timer.median(
+        [&](int) {
+          void *args[] = {&x.p, &gam.p, &eps, &q.p, &s.p, &m32};
+          CU_CHECK(cuLaunchKernel(k.fn, g.grid[0], 1, 1, g.block[0], 1, 1, 0,
+                                  nullptr, args, nullptr));
+        },
+        iters);
+    double bytes = double(M) * K * 3 + M * 4.0 + K * 2.0;
+    std::printf("rms_norm_quantize M=%lld K=%lld: %.2f us, %.0f GB/s = %.3f of "
+                "copy bandwidth\n",
+                (long long)M, (long long)K, us, bytes / us / 1e3,
+                bytes / us * 1e6 / bw);
+  }
+
+  if (tune && !tuningOut.empty()) {
+    std::string tmp = tuningOut + ".tmp";
+    std::ofstream js(tmp);
+    js << "{\n  \"format\": \"qqq-tuning-v1\",\n  \"gpu\": \"" << dev.name
+       << "\",\n  \"entries\": [\n";
+    bool first = true;
+    for (auto &[key, r] : tuned) {
+      const GemmConfig &c = r.config;
+      js << (first ? "" : ",\n") << "    {\"arch\": \"sm_90a\", \"n\": " << key.N
+         << ", \"k\": " << key.K << ", \"group\": " << key.G
+         << ", \"max_m\": " << key.bucket << ", \"tile_m\": " << c.tileM
+         << ", \"tile_n\": " << c.tileN << ", \"tile_k\": " << c.tileK
+         << ", \"stages\": " << c.stages << ", \"warps\": " << c.warps
+         << ", \"split_k\": " << c.splitK << ", \"swap_ab\": true"
+         << ", \"time_us\": " << r.us << ", \"candidates\": " << r.candidates
+         << ", \"correct\": " << r.correct << "}";
+      first = false;
+    }
+    js << "\n  ]\n}\n";
+    js.close();
+    std::rename(tmp.c_str(), tuningOut.c_str());
+    std::printf("wrote %s (%zu entries)\n", tuningOut.c_str(), tuned.size());
+  }
+  std::printf("copy bandwidth %.0f GB/s; csv: %s\n", bw / 1e9, csvPath.c_str());
+  return 0;
+}
