@@ -63,6 +63,14 @@ Expected<std::string> cudaIncludeDir(StringRef override) {
   return dir;
 }
 
+std::string tuningTablesDir() {
+  if (std::optional<std::string> env = nonEmptyEnv("QQQ_TUNING_DIR"))
+    return *env;
+  if (sys::fs::is_directory(QQQ_INSTALLED_TUNING_DIR))
+    return QQQ_INSTALLED_TUNING_DIR;
+  return QQQ_SOURCE_TUNING_DIR;
+}
+
 std::string ptxasPath() {
   if (std::optional<std::string> env = nonEmptyEnv("QQQ_PTXAS"))
     return *env;

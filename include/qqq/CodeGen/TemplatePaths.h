@@ -19,6 +19,11 @@ llvm::Expected<std::string> kernelTemplatesDir(llvm::StringRef override = "");
 /// at configure time.
 llvm::Expected<std::string> cudaIncludeDir(llvm::StringRef override = "");
 
+/// The tuning-table directory: `$QQQ_TUNING_DIR`, else the installed
+/// `<prefix>/share/qqq/tuning`, else the source tree's `tuning` (which may
+/// not exist: then there are no tables).
+std::string tuningTablesDir();
+
 /// `ptxas` of the CUDA toolkit found at configure time (or `$QQQ_PTXAS`).
 std::string ptxasPath();
 

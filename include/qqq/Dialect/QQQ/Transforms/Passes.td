@@ -140,4 +140,30 @@ def QQQQuantizePipelinePass : Pass<"qqq-quantize-pipeline", "mlir::ModuleOp"> {
   let dependentDialects = ["::qqq::QQQDialect", "::mlir::arith::ArithDialect"];
 }
 
+def QQQSelectKernelsPass : Pass<"qqq-select-kernels", "mlir::ModuleOp"> {
+  let summary = "choose a GEMM kernel configuration per M bucket for each qqq.w4a8_linear";
+  let description = [{
+    Attaches `kernels = [#qqq.kernel<...>, ...]` to every `qqq.w4a8_linear`:
+    one configuration per M bucket (`buckets`, default the catalog's
+    16, 32, 64, 128, 256, 1024 and 0 = unbounded, in increasing order, 0
+    last). Each comes from the tuning table (`tuning-dir`/*.json, the table
+    whose `gpu` equals `gpu`) when it has an entry for (arch, N, K, group,
+    bucket), else from the documented heuristic of the kernel catalog
+    (`defaultConfig`, docs/codegen.md). A layer whose shape no kernel of
+    `arch` supports is an error naming the layer and the reason. Existing
+    `kernels` attributes are replaced.
+  }];
+  let options = [
+    Option<"arch", "arch", "std::string", "\"sm_90a\"", "GPU target: sm_90a or sm_80">,
+    Option<"gpu", "gpu", "std::string", "\"\"",
+           "GPU name of the tuning table to use (cuDeviceGetName, e.g. "
+           "'NVIDIA H100 80GB HBM3'); empty: heuristic only">,
+    Option<"tuningDir", "tuning-dir", "std::string", "\"\"",
+           "directory of tuning tables (default: the source tree's tuning/)">,
+    ListOption<"buckets", "buckets", "int64_t",
+               "M buckets (max_m values, increasing, 0 = unbounded last)">,
+  ];
+  let dependentDialects = ["::qqq::QQQDialect"];
+}
+
 #endif // QQQ_DIALECT_QQQ_TRANSFORMS_PASSES_TD
