@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace qqq::numerics {
 
@@ -120,9 +121,25 @@ double errorAgainst(const std::vector<Matrix<float>> &refs,
 
 } // namespace
 
+namespace {
+/// Empty when x, the weights, the scales and the group size fit together.
+std::string checkSmoothingInputs(const Matrix<float> &x,
+                                 const std::vector<const Matrix<float> *> &weights,
+                                 int64_t groupSize) {
+  for (size_t i = 0; i < weights.size(); ++i)
+    if (!weights[i] || weights[i]->cols != x.cols)
+      return "weight " + std::to_string(i) + " does not have K = " +
+             std::to_string(x.cols) + " columns";
+  return checkGroupSize(groupSize, x.cols);
+}
+} // namespace
+
 double smoothedQuantError(const Matrix<float> &x,
                           const std::vector<const Matrix<float> *> &weights,
                           const std::vector<float> &scales, int64_t groupSize) {
+  if (!checkSmoothingInputs(x, weights, groupSize).empty() ||
+      static_cast<int64_t>(scales.size()) != x.cols)
+    return std::numeric_limits<double>::quiet_NaN();
   std::vector<Matrix<float>> refs;
   for (const Matrix<float> *w : weights)
     refs.push_back(matmulNT(x, *w));
@@ -135,11 +152,9 @@ SmoothSearchResult searchOsPlusThreshold(
   SmoothSearchResult res;
   const int64_t K = x.cols;
   res.scales.assign(static_cast<size_t>(K), 1.0f);
-  if (x.rows == 0 || K == 0 || weights.empty())
+  res.invalidInput = checkSmoothingInputs(x, weights, options.groupSize);
+  if (!res.invalidInput.empty() || x.rows == 0 || K == 0 || weights.empty())
     return res;
-  for (const Matrix<float> *w : weights)
-    if (w->cols != K || !checkGroupSize(options.groupSize, K).empty())
-      return res;
   std::vector<Matrix<float>> refs;
   for (const Matrix<float> *w : weights)
     refs.push_back(matmulNT(x, *w));

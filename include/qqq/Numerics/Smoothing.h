@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 namespace qqq::numerics {
@@ -49,6 +50,7 @@ struct SmoothSearchResult {
   std::vector<float> scales; // K
   double error = 0;          // ||X W^T - Q(X/s) Q(W s)^T||_F at threshold
   double errorNoSmoothing = 0; // the same at t = inf
+  std::string invalidInput;    // non-empty: why the input is invalid (nothing searched)
 };
 
 /// Searches t over a grid between the channels' max |range| and a small
@@ -61,6 +63,7 @@ SmoothSearchResult searchOsPlusThreshold(const Matrix<float> &x,
 
 /// Quantized-layer output error for given scales (the search's objective):
 /// ||X W^T - Q_a(X/s) Q_w(W*s)^T||_F summed in float64 over the weights.
+/// NaN when the shapes or the group size are invalid.
 double smoothedQuantError(const Matrix<float> &x,
                           const std::vector<const Matrix<float> *> &weights,
                           const std::vector<float> &scales, int64_t groupSize);

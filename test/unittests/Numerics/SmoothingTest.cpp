@@ -79,6 +79,18 @@ TEST(Smoothing, SearchedThresholdBeatsNoSmoothingOnOutliers) {
   }
 }
 
+TEST(Smoothing, ReportsBadInput) {
+  Matrix<float> x = randomNormal(8, 64, 9), w = randomNormal(4, 32, 10);
+  SmoothSearchResult r = searchOsPlusThreshold(x, {&w}, {});
+  EXPECT_NE(r.invalidInput.find("K = 64"), std::string::npos) << r.invalidInput;
+  Matrix<float> w2 = randomNormal(4, 64, 11);
+  SmoothSearchOptions opt;
+  opt.groupSize = 24;
+  EXPECT_NE(searchOsPlusThreshold(x, {&w2}, opt).invalidInput.find("multiple of 16"),
+            std::string::npos);
+  EXPECT_TRUE(std::isnan(smoothedQuantError(x, {&w}, std::vector<float>(64, 1.0f), 0)));
+}
+
 TEST(Smoothing, NoOutliersKeepsErrorBounded) {
   Matrix<float> x = randomNormal(128, 128, 7);
   Matrix<float> w = randomNormal(32, 128, 8);
