@@ -44,11 +44,23 @@ void accumulateHessian(const Matrix<float> &x, Matrix<double> &H,
     H = Matrix<double>(K, K, 0.0);
   if (x.rows == 0)
     return;
-  std::vector<double> xd(x.data.begin(), x.data.end());
-  // Upper triangle only; finalizeHessian mirrors it.
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, static_cast<int>(K),
-              static_cast<int>(x.rows), 1.0, xd.data(), static_cast<int>(K),
-              1.0, H.data.data(), static_cast<int>(K));
+  // x^T x in float32 (ssyrk, twice the double rate) over chunks of at most
+  // 1024 rows, each chunk added into the float64 upper triangle, so long
+  // calibration runs do not accumulate float32 rounding.
+  const int64_t chunk = 1024;
+  std::vector<float> part(static_cast<size_t>(K * K));
+  for (int64_t r0 = 0; r0 < x.rows; r0 += chunk) {
+    const int64_t rows = std::min(chunk, x.rows - r0);
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, static_cast<int>(K),
+                static_cast<int>(rows), 1.0f, x.row(r0), static_cast<int>(K),
+                0.0f, part.data(), static_cast<int>(K));
+    for (int64_t i = 0; i < K; ++i) {
+      const float *src = &part[i * K];
+      double *dst = H.row(i);
+      for (int64_t j = i; j < K; ++j)
+        dst[j] += src[j];
+    }
+  }
   count += x.rows;
 }
 

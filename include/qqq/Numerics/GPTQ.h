@@ -43,9 +43,11 @@ struct GptqResult {
   std::string error;        // non-empty: invalid input, nothing computed
 };
 
-/// H = sum over calibration rows of x x^T (K x K, float64 accumulation),
-/// scaled by 2/n. `x` is n x K. `H` may be accumulated over several calls
-/// with `count` tracking n: call accumulateHessian, then finalizeHessian.
+/// H = sum over calibration rows of x x^T (K x K; float32 products over
+/// chunks of 1024 rows, accumulated in float64), scaled by 2/n. `x` is
+/// n x K. `H` may be accumulated over several calls with `count` tracking n:
+/// call accumulateHessian (which fills the upper triangle), then
+/// finalizeHessian (which scales and mirrors it).
 void accumulateHessian(const Matrix<float> &x, Matrix<double> &H,
                        int64_t &count);
 void finalizeHessian(Matrix<double> &H, int64_t count);
