@@ -128,6 +128,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   double rate = sgemmRate(std::max<int64_t>(K / 2, 1), N, std::min(block, K));
+  double squareRate = sgemmRate(2048, 2048, 2048);
   double updateRate = r.updateSeconds > 0 ? r.updateFlops / r.updateSeconds / 1e9 : 0;
 
   // Output error vs RTN on a few calibration rows, as a sanity check.
@@ -159,7 +160,11 @@ int main(int argc, char **argv) {
   std::printf("sgemm rate            %.1f GFLOP/s (%lld x %lld x %lld, best of 5)\n",
               rate, (long long)std::max<int64_t>(K / 2, 1), (long long)N,
               (long long)std::min(block, K));
-  std::printf("update / sgemm        %.0f%%\n", rate > 0 ? 100.0 * updateRate / rate : 0.0);
+  std::printf("sgemm rate, square    %.1f GFLOP/s (2048 x 2048 x 2048, best of 5)\n",
+              squareRate);
+  std::printf("update / sgemm        %.0f%% (same shape), %.0f%% (square)\n",
+              rate > 0 ? 100.0 * updateRate / rate : 0.0,
+              squareRate > 0 ? 100.0 * updateRate / squareRate : 0.0);
   std::printf("output error / RTN    %.3f (sampled rows)\n",
               er > 0 ? std::sqrt(eg / er) : 0.0);
   return 0;
