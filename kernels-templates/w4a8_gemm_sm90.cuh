@@ -106,8 +106,28 @@ __global__ void __launch_bounds__(WARPS * 32)
       load_x(s, s);
     cp_async_commit();
   }
-  uint4 wc[K64], wn[K64];
-  load_w(wc, 0);
+  // Weights of tile kt as wgmma A fragments (int4 -> int8 in registers).
+  auto convert = [&](u32 (&dst)[K64][2][4], const uint4 (&src)[K64], int kt) {
+#pragma unroll
+    for (int j = 0; j < K64; ++j) {
+      float sg0 = 1.0f, sg1 = 1.0f;
+      if (GROUP > 0) {
+        int g = (k_begin + kt * TILE_K + j * 64) / (GROUP > 0 ? GROUP : 1);
+        const __half *row = s_grp + static_cast<size_t>(g) * N + nrow0 + gid;
+        sg0 = __half2float(row[0]);
+        sg1 = __half2float(row[8]);
+      }
+#pragma unroll
+      for (int s = 0; s < 2; ++s)
+        a_fragment<GROUP>(src[j], s, sg0, sg1, dst[j][s]);
+    }
+  };
+  uint4 wn[K64];
+  u32 a[K64][2][4];
+  load_w(wn, 0);
+  convert(a, wn, 0);
+  if (KT > 1)
+    load_w(wn, 1);
   const u32 smem_base = smem_addr(smem);
 
 #pragma unroll 1
@@ -120,23 +140,7 @@ __global__ void __launch_bounds__(WARPS * 32)
     if (kt + STAGES - 1 < KT)
       load_x((kt + STAGES - 1) % STAGES, kt + STAGES - 1);
     cp_async_commit();
-    if (kt + 1 < KT)
-      load_w(wn, kt + 1);
 
-    u32 a[K64][2][4];
-#pragma unroll
-    for (int j = 0; j < K64; ++j) {
-      float sg0 = 1.0f, sg1 = 1.0f;
-      if (GROUP > 0) {
-        int g = (k_begin + kt * TILE_K + j * 64) / (GROUP > 0 ? GROUP : 1);
-        const __half *row = s_grp + static_cast<size_t>(g) * N + nrow0 + gid;
-        sg0 = __half2float(row[0]);
-        sg1 = __half2float(row[8]);
-      }
-#pragma unroll
-      for (int s = 0; s < 2; ++s)
-        a_fragment<GROUP>(wc[j], s, sg0, sg1, a[j][s]);
-    }
     const u32 stage_addr = smem_base + (kt % STAGES) * STAGE_BYTES;
     fence_acc<MB>(acc);
     asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
@@ -149,11 +153,25 @@ __global__ void __launch_bounds__(WARPS * 32)
         WgmmaS8<TILE_M>::mma(acc, a[j][s], desc);
       }
     asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+    // While the tensor cores run: widen the next tile's weights (already in
+    // registers) and start loading the one after.
+    u32 an[K64][2][4];
+    if (kt + 1 < KT) {
+      convert(an, wn, kt + 1);
+      if (kt + 2 < KT)
+        load_w(wn, kt + 2);
+    }
     asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
     fence_acc<MB>(acc);
+    if (kt + 1 < KT) {
 #pragma unroll
-    for (int j = 0; j < K64; ++j)
-      wc[j] = wn[j];
+      for (int j = 0; j < K64; ++j)
+#pragma unroll
+        for (int s = 0; s < 2; ++s)
+#pragma unroll
+          for (int r = 0; r < 4; ++r)
+            a[j][s][r] = an[j][s][r];
+    }
   }
   cp_async_wait<0>();
 
