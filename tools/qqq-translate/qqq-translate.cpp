@@ -40,6 +40,11 @@ static llvm::cl::opt<bool>
     noRaise("no-raise",
             llvm::cl::desc("import every node as qqq.onnx_node (no qqq.linear "
                            "or qqq.rms_norm)"));
+static llvm::cl::opt<bool> verifyOnly(
+    "verify-only",
+    llvm::cl::desc("import and verify the model, write nothing (printing "
+                   "weights as MLIR text hex-encodes them, which reads all "
+                   "the data)"));
 static llvm::cl::opt<uint64_t> externalThreshold(
     "external-data-threshold",
     llvm::cl::desc("export initializers of at least this many bytes to "
@@ -73,6 +78,8 @@ int main(int argc, char **argv) {
         qqq::importOnnxModel(inputFile, &context, options);
     if (!module)
       return 1;
+    if (verifyOnly)
+      return 0;
     llvm::Error err = llvm::writeToOutput(outputFile, [&](raw_ostream &os) {
       module->print(os, OpPrintingFlags());
       os << "\n";
