@@ -46,17 +46,24 @@ __device__ __forceinline__ uint4 ld_stream16(const void *p) {
 __device__ __forceinline__ u32 nib_lo16(u32 w) { return (w << 4) & 0xF0F0F0F0u; }
 __device__ __forceinline__ u32 nib_hi16(u32 w) { return w & 0xF0F0F0F0u; }
 
-// Per-group: bytes of 16 * q -> bytes of rne(q * s) (f32 product, exact
-// since |q| <= 8 and s is an f16; |result| <= 127 by the quantizer).
+// Per-group: bytes of 16 * q -> bytes of rne(q * s) (|result| <= 127 by the
+// quantizer). All in the FP32 pipe, no int<->float conversion instructions:
+//   q   = float(0x4B000000 | (q + 8)) - (2^23 + 8)        exact
+//   w   = fma(q, s, 1.5 * 2^23)                           q * s is exact (|q| <= 8,
+//         s an f16), so the single rounding of the fma is rne(q * s) placed
+//         in the low mantissa bits (1.5 * 2^23 is even: ties stay to even);
+//   the low byte of each result's bits is w8 (two's complement).
 __device__ __forceinline__ u32 group_scale4(u32 r16, float s) {
-  u32 out = 0;
+  u32 o = r16 ^ 0x80808080u; // each byte: (q + 8) << 4
+  u32 f[4];
 #pragma unroll
   for (int b = 0; b < 4; ++b) {
-    int q = static_cast<int>(r16 << (24 - 8 * b)) >> 28;
-    int w = __float2int_rn(__fmul_rn(static_cast<float>(q), s));
-    out |= (static_cast<u32>(w) & 0xFFu) << (8 * b);
+    float q = __fsub_rn(__uint_as_float(0x4B000000u | ((o >> (8 * b + 4)) & 0xFu)),
+                        8388616.0f);
+    f[b] = __float_as_uint(__fmaf_rn(q, s, 12582912.0f));
   }
-  return out;
+  return __byte_perm(__byte_perm(f[0], f[1], 0x0040),
+                     __byte_perm(f[2], f[3], 0x0040), 0x5410);
 }
 
 // The four A registers of one k32 step (s = 0, 1) from a lane's 16 bytes
