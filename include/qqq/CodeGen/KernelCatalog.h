@@ -124,7 +124,10 @@ struct GemmConfig {
 struct LaunchGeometry {
   uint32_t grid[3] = {1, 1, 1};
   uint32_t block[3] = {1, 1, 1};
-  uint32_t sharedBytes = 0;    // dynamic smem (raise the limit above 48 KiB)
+  uint32_t sharedBytes = 0;    // dynamic smem. ALWAYS set
+                               // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+                               // to it: split-K kernels add 16 B of static
+                               // smem, so exactly 48 KiB already needs it.
   uint64_t workspaceBytes = 0; // int32 workspace for split-K (0 if none)
 };
 
