@@ -72,6 +72,10 @@ void Exporter::setValueName(Value value, StringRef name) {
 }
 
 std::string Exporter::defineValue(Value value, StringRef preferred) {
+  // A returned value takes the graph output's name, so no Identity is needed.
+  auto out = outputNames.find(value);
+  if (out != outputNames.end() && !usedNames.contains(out->second))
+    preferred = out->second;
   std::string name = makeUniqueName(preferred.empty() ? "v" : preferred);
   names[value] = name;
   valueOrder.push_back({value, name});
@@ -398,6 +402,10 @@ LogicalResult Exporter::run() {
   if (!main || main.isExternal())
     return module.emitError("export needs a 'func.func @main' with a body");
   setModelFields();
+  Operation *returnOp = main.getBody().front().getTerminator();
+  for (auto [i, v] : llvm::enumerate(returnOp->getOperands()))
+    if (auto wanted = main.getResultAttrOfType<StringAttr>(i, "qqq.onnx_name"))
+      outputNames.try_emplace(v, wanted.getValue().str());
 
   // Arguments -> graph inputs.
   for (BlockArgument arg : main.getArguments()) {
@@ -418,7 +426,7 @@ LogicalResult Exporter::run() {
       return failure();
 
   // Returned values -> graph outputs (an Identity where the name must differ).
-  llvm::StringSet<> outputNames;
+  llvm::StringSet<> emittedOutputs;
   for (auto [i, v] : llvm::enumerate(terminator->getOperands())) {
     auto wanted = main.getResultAttrOfType<StringAttr>(i, "qqq.onnx_name");
     std::string have = getValueName(v);
@@ -426,7 +434,7 @@ LogicalResult Exporter::run() {
       return main.emitError() << "result " << i << " has no ONNX value";
     std::string out = have;
     bool isInput = isa<BlockArgument>(v);
-    if ((wanted && wanted.getValue() != have) || outputNames.contains(have) ||
+    if ((wanted && wanted.getValue() != have) || emittedOutputs.contains(have) ||
         isInput) {
       if (wanted && wanted.getValue() == have && isInput)
         out = have; // ONNX allows an input to be an output directly
@@ -436,17 +444,20 @@ LogicalResult Exporter::run() {
           return failure();
       }
     }
-    outputNames.insert(out);
+    emittedOutputs.insert(out);
     auto *vi = graph->add_output();
     vi->set_name(out);
-    if (!fillType(*vi->mutable_type(), v.getType(),
+    // An output of unknown type (`none`, see docs/onnx.md) keeps no type, as
+    // in the model it was imported from.
+    if (!isa<NoneType>(v.getType()) &&
+        !fillType(*vi->mutable_type(), v.getType(),
                   main.getResultAttrOfType<ArrayAttr>(i, "qqq.onnx_dims")))
       return main.emitError() << "result " << i << " ('" << out << "') has type "
                               << v.getType() << ", which ONNX cannot describe";
   }
 
   // value_info for every intermediate value of a known type.
-  llvm::StringSet<> skip = outputNames;
+  llvm::StringSet<> skip = emittedOutputs;
   for (const auto &in : graph->input())
     skip.insert(in.name());
   for (const auto &t : graph->initializer())

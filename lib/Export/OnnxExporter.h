@@ -70,6 +70,8 @@ private:
   onnx::ModelProto model;
   onnx::GraphProto *graph;
   llvm::DenseMap<mlir::Value, std::string> names;
+  /// Returned values -> the graph output name they should carry.
+  llvm::DenseMap<mlir::Value, std::string> outputNames;
   std::vector<std::pair<mlir::Value, std::string>> valueOrder;
   llvm::StringSet<> usedNames;
   std::vector<Chunk> externalChunks; // data still owned by MLIR attributes
