@@ -122,16 +122,21 @@ __global__ void __launch_bounds__(WARPS * 32)
         a_fragment<GROUP>(src[j], s, sg0, sg1, dst[j][s]);
     }
   };
-  uint4 wn[K64];
+  // Weight tiles are prefetched two ahead into two register buffers; the
+  // loop is written as two steps with the buffers' roles swapped, so no
+  // register array is indexed at run time and no in-flight load result is
+  // moved (a move would wait for the load).
+  uint4 w0[K64], w1[K64];
   u32 a[K64][2][4];
-  load_w(wn, 0);
-  convert(a, wn, 0);
+  load_w(w0, 0);
   if (KT > 1)
-    load_w(wn, 1);
+    load_w(w1, 1);
+  convert(a, w0, 0);
+  if (KT > 2)
+    load_w(w0, 2);
   const u32 smem_base = smem_addr(smem);
 
-#pragma unroll 1
-  for (int kt = 0; kt < KT; ++kt) {
+  auto step = [&](int kt, uint4 (&wnext)[K64]) {
     cp_async_wait<STAGES - 2>();
     // cp.async wrote through the generic proxy; wgmma reads through the
     // async proxy.
@@ -153,13 +158,13 @@ __global__ void __launch_bounds__(WARPS * 32)
         WgmmaS8<TILE_M>::mma(acc, a[j][s], desc);
       }
     asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-    // While the tensor cores run: widen the next tile's weights (already in
-    // registers) and start loading the one after.
+    // While the tensor cores run: widen the next tile's weights and start
+    // loading the tile after next into the buffer just consumed.
     u32 an[K64][2][4];
     if (kt + 1 < KT) {
-      convert(an, wn, kt + 1);
-      if (kt + 2 < KT)
-        load_w(wn, kt + 2);
+      convert(an, wnext, kt + 1);
+      if (kt + 3 < KT)
+        load_w(wnext, kt + 3);
     }
     asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
     fence_acc<MB>(acc);
@@ -172,6 +177,12 @@ __global__ void __launch_bounds__(WARPS * 32)
           for (int r = 0; r < 4; ++r)
             a[j][s][r] = an[j][s][r];
     }
+  };
+#pragma unroll 1
+  for (int kt = 0; kt < KT; kt += 2) {
+    step(kt, w1);     // w1 holds tile kt + 1
+    if (kt + 1 < KT)
+      step(kt + 1, w0); // w0 holds tile kt + 2
   }
   cp_async_wait<0>();
 
