@@ -4,6 +4,7 @@
 // produces or consumes, and every qqq pass.
 //
 //===----------------------------------------------------------------------===//
+#include "qqq/Conversion/Passes.h"
 #include "qqq/Dialect/QQQ/IR/QQQDialect.h"
 #include "qqq/Dialect/QQQ/Transforms/Passes.h"
 
@@ -21,8 +22,13 @@ int main(int argc, char **argv) {
   registry.insert<qqq::QQQDialect, mlir::arith::ArithDialect,
                   mlir::func::FuncDialect, mlir::tensor::TensorDialect,
                   mlir::gpu::GPUDialect, mlir::NVVM::NVVMDialect>();
+  // What qqq-lower-to-gpu produces (qqq/Conversion/Passes.h includes them).
+  registry.insert<mlir::bufferization::BufferizationDialect,
+                  mlir::LLVM::LLVMDialect, mlir::memref::MemRefDialect,
+                  mlir::scf::SCFDialect>();
   mlir::registerTransformsPasses();
   qqq::registerQQQPasses();
+  qqq::registerQQQConversionPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "qqq optimizer driver\n", registry));
 }
