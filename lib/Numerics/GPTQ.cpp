@@ -398,6 +398,59 @@ GptqResult gptqQuantize(const Matrix<float> &W, const Matrix<double> &Hin,
   return res;
 }
 
+std::vector<GptqResult> gptqQuantizeShared(
+    const std::vector<const Matrix<float> *> &weights, const Matrix<double> &H,
+    const GptqOptions &options) {
+  std::vector<GptqResult> out(weights.size());
+  int64_t total = 0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    if (!weights[i] || weights[i]->cols != H.rows) {
+      for (GptqResult &r : out)
+        r.error = "weight " + std::to_string(i) + " does not have K = " +
+                  std::to_string(H.rows) + " columns";
+      return out;
+    }
+    total += weights[i]->rows;
+  }
+  if (weights.empty())
+    return out;
+  Matrix<float> stacked(total, H.rows);
+  int64_t row = 0;
+  for (const Matrix<float> *w : weights) {
+    std::copy(w->data.begin(), w->data.end(), stacked.row(row));
+    row += w->rows;
+  }
+  GptqResult all = gptqQuantize(stacked, H, options);
+  const int64_t K = H.rows, G = options.groupSize;
+  row = 0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    GptqResult &r = out[i];
+    const int64_t n = weights[i]->rows;
+    r.groupSize = all.groupSize;
+    r.error = all.error;
+    r.quantLoss = all.quantLoss; // of the whole stack
+    r.deadColumns = all.deadColumns;
+    r.seconds = all.seconds;
+    r.updateSeconds = all.updateSeconds;
+    r.updateFlops = all.updateFlops;
+    r.factorSeconds = all.factorSeconds;
+    r.blockSeconds = all.blockSeconds;
+    if (all.error.empty()) {
+      r.q = Matrix<int8_t>(n, K);
+      std::copy_n(all.q.row(row), n * K, r.q.data.begin());
+      r.channelScale.assign(all.channelScale.begin() + row,
+                            all.channelScale.begin() + row + n);
+      if (G > 0) {
+        r.groupScale = Matrix<float>(K / G, n);
+        for (int64_t g = 0; g < K / G; ++g)
+          std::copy_n(all.groupScale.row(g) + row, n, r.groupScale.row(g));
+      }
+    }
+    row += n;
+  }
+  return out;
+}
+
 Matrix<float> dequantizeGptq(const GptqResult &r) {
   Matrix<float> out(r.q.rows, r.q.cols);
   for (int64_t n = 0; n < r.q.rows; ++n)

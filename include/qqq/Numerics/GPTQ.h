@@ -60,6 +60,14 @@ Matrix<double> computeHessian(const Matrix<float> &x);
 GptqResult gptqQuantize(const Matrix<float> &W, const Matrix<double> &H,
                         const GptqOptions &options);
 
+/// GPTQ of several weights that read the same input (q/k/v, gate/up) with
+/// one factorization of H: output channels are independent in GPTQ, so this
+/// is GPTQ of the weights stacked along N, split back. All weights must have
+/// K = H.rows columns; on error every result carries the message.
+std::vector<GptqResult> gptqQuantizeShared(
+    const std::vector<const Matrix<float> *> &weights, const Matrix<double> &H,
+    const GptqOptions &options);
+
 /// Dequantized weight of a result: q*s (per channel) or q*s_g (per group).
 Matrix<float> dequantizeGptq(const GptqResult &r);
 

@@ -245,6 +245,34 @@ TEST(Gptq, SingularHessianGivesFiniteResult) {
   }
 }
 
+TEST(Gptq, SharedHessianEqualsSeparateRuns) {
+  Problem p = makeProblem(512, 256, 48, 13);
+  Matrix<float> w2 = randomNormal(20, 256, 14, 0.05f);
+  for (int64_t G : {0, 64}) {
+    GptqOptions opt;
+    opt.groupSize = G;
+    std::vector<GptqResult> shared = gptqQuantizeShared({&p.w, &w2}, p.H, opt);
+    ASSERT_EQ(shared.size(), 2u);
+    const Matrix<float> *ws[2] = {&p.w, &w2};
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_TRUE(shared[i].error.empty());
+      GptqResult alone = gptqQuantize(*ws[i], p.H, opt);
+      int64_t differ = 0;
+      for (size_t j = 0; j < alone.q.data.size(); ++j)
+        differ += alone.q.data[j] != shared[i].q.data[j];
+      EXPECT_LE(differ, static_cast<int64_t>(alone.q.data.size() / 1000));
+      EXPECT_EQ(shared[i].q.rows, ws[i]->rows);
+      EXPECT_EQ(shared[i].groupScale.cols, G > 0 ? ws[i]->rows : 0);
+      if (differ == 0) {
+        EXPECT_EQ(shared[i].channelScale, alone.channelScale);
+        EXPECT_EQ(shared[i].groupScale.data, alone.groupScale.data);
+      }
+    }
+  }
+  Matrix<float> bad = randomNormal(4, 128, 15);
+  EXPECT_FALSE(gptqQuantizeShared({&p.w, &bad}, p.H, {})[0].error.empty());
+}
+
 TEST(Gptq, RejectsBadInput) {
   Matrix<float> w = randomNormal(4, 64, 9);
   EXPECT_NE(gptqQuantize(w, Matrix<double>(32, 32, 0.0), {}).error.find("K = 64"),
