@@ -218,8 +218,14 @@ LogicalResult exportW4A8Linear(Operation *op, OpExportContext &ctx) {
   std::string sTok = ctx.getValueName(lin.getInputScale());
   std::string acc = e.node("MatMulInteger", {x, wName}, "acc", {}, &ok);
   std::string accF = e.cast(acc, kFloat, "acc_f32", ok);
+  // ONNX Runtime's level-2 optimizer fuses MatMulInteger → Cast → Mul (→ Add)
+  // into com.microsoft.MatMulIntegerToFloat, whose arithmetic is not this
+  // epilogue (tested: the bias and per-token scales come out wrong). Two
+  // Negs (exact: sign flips) break the pattern at no cost in accuracy.
+  std::string neg1 = e.node("Neg", {accF}, "acc_neg", {}, &ok);
+  std::string accBarrier = e.node("Neg", {neg1}, "acc_f32_barrier", {}, &ok);
   std::string t = e.node("Mul", {sTok, sChName}, "t", {}, &ok);
-  std::string y = e.node("Mul", {accF, t}, "y", {}, &ok);
+  std::string y = e.node("Mul", {accBarrier, t}, "y", {}, &ok);
   if (Value bias = lin.getBias()) {
     auto biasBytes = constantBytes(bias);
     if (failed(biasBytes))

@@ -195,8 +195,8 @@ int main(int argc, char **argv) {
   ctx.appendDialectRegistry(registry);
   qqq::loadOnnxImportDialects(&ctx);
   ctx.loadAllAvailableDialects();
-  // Diagnostics go to stderr with their locations (ONNX node names).
-  mlir::SourceMgrDiagnosticHandler diag(*new SourceMgr(), &ctx, errs());
+  // With no handler installed, MLIR prints error diagnostics (with their
+  // locations: ONNX node names) to stderr.
 
   auto t = Clock::now();
   errs() << "[qqq-compile] import " << inputModel << "\n";

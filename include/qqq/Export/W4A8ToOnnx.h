@@ -11,7 +11,9 @@
 //                          (a zero row: s = 0 and q = 0, as the contract says)
 //   qqq.rms_norm_quantize  →  the RMSNorm (f32) followed by the above
 //   qqq.w4a8_linear        →  acc = MatMulInteger(x8, W8[K,N]) (int32)
-//                             t = s_tok · s_ch;  y = Cast<f32>(acc) · t
+//                             t = s_tok · s_ch;  y = Neg(Neg(Cast<f32>(acc))) · t
+//                             (the Negs stop ORT fusing a MatMulIntegerToFloat
+//                             that computes a different epilogue)
 //                             (+ f32(bias));  Cast<f16>(y)  (→ Cast<f32>)
 //   where W8 = q (per channel) or rne(q · s_grp) (two-level per group),
 //   computed offline from the packed operands in any #qqq.layout.

@@ -3,8 +3,9 @@
 // Unpacks each qqq.w4a8_linear weight from its current #qqq.layout and packs
 // it into the requested one with the numerics library (which owns every
 // layout's definition). `layout=auto` picks sm90_interleaved when this build
-// has the kernel layouts and keeps row_major otherwise; an explicitly
-// requested layout that is not available is an error.
+// has the kernel layouts, per layer, and keeps a layer whose shape that
+// layout cannot hold as it is; an explicitly requested layout that is not
+// available (or cannot hold a layer) is an error naming the layer.
 //
 //===----------------------------------------------------------------------===//
 #include "QuantizeSteps.h"
@@ -51,7 +52,8 @@ static bool layoutAvailable(WeightLayout layout) {
 LogicalResult qqq::runPack(ModuleOp module, StringRef layoutName,
                            llvm::json::Array &records) {
   std::optional<WeightLayout> target;
-  if (layoutName == "auto")
+  bool autoLayout = layoutName == "auto";
+  if (autoLayout)
     target = layoutAvailable(WeightLayout::sm90_interleaved)
                  ? WeightLayout::sm90_interleaved
                  : WeightLayout::row_major;
@@ -61,7 +63,7 @@ LogicalResult qqq::runPack(ModuleOp module, StringRef layoutName,
     return module.emitError() << "qqq-pack: unknown layout '" << layoutName
                               << "' (auto, row_major, sm90_interleaved, "
                                  "sm80_interleaved)";
-  int64_t repacked = 0, kept = 0;
+  int64_t repacked = 0, kept = 0, unfit = 0;
   WalkResult res = module.walk([&](W4A8LinearOp op) {
     WeightLayout from = op.getLayout();
     if (from == *target) {
@@ -82,6 +84,13 @@ LogicalResult qqq::runPack(ModuleOp module, StringRef layoutName,
     std::vector<uint8_t> packed;
     if (err.empty())
       err = numerics::packWeights(toNumerics(*target), q, packed);
+    if (!err.empty() && autoLayout) {
+      // `auto` keeps a layer the kernel layout cannot hold (its shape) as is.
+      llvm::errs() << "[qqq-pack] " << op.getLayerName() << ": kept "
+                   << stringifyWeightLayout(from) << " (" << err << ")\n";
+      ++unfit;
+      return WalkResult::advance();
+    }
     if (!err.empty()) {
       op.emitError() << "qqq-pack: layer '" << op.getLayerName() << "': "
                      << stringifyWeightLayout(from) << " -> "
@@ -104,12 +113,16 @@ LogicalResult qqq::runPack(ModuleOp module, StringRef layoutName,
     return failure();
   llvm::errs() << "[qqq-pack] layout " << stringifyWeightLayout(*target)
                << ": " << repacked << " layer(s) re-packed, " << kept
-               << " already in it\n";
+               << " already in it";
+  if (unfit)
+    llvm::errs() << ", " << unfit << " kept in their layout (shape)";
+  llvm::errs() << "\n";
   records.push_back(llvm::json::Object{
       {"stage", "pack"},
       {"layout", stringifyWeightLayout(*target)},
       {"repacked", repacked},
-      {"kept", kept}});
+      {"kept", kept},
+      {"kept_for_shape", unfit}});
   return success();
 }
 
