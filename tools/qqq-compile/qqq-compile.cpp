@@ -210,17 +210,25 @@ int main(int argc, char **argv) {
   SmallString<256> pipelineReport(outDir);
   sys::path::append(pipelineReport, "quantize-report.json");
   t = Clock::now();
-  std::string pipeline = formatv(
-      "qqq-quantize-pipeline{{calibration={0} preprocess={1} method={2} "
-      "group-size={3} act-order={4} mse-clip={5} damp={6} skip={7} "
-      "layout={8} report={9}}",
-      stats, preprocess, rtn ? "rtn" : "gptq", groupSize.getValue(),
-      actOrder ? "true" : "false", mseClip ? "true" : "false",
-      damp.getValue(), skip, layout, pipelineReport);
-  errs() << "[qqq-compile] quantize: " << pipeline << "\n";
+  qqq::QQQQuantizePipelinePassOptions opts;
+  opts.calibration = stats;
+  opts.preprocess = preprocess;
+  opts.method = rtn ? "rtn" : "gptq";
+  opts.groupSize = groupSize;
+  opts.actOrder = actOrder;
+  opts.mseClip = mseClip;
+  opts.damp = damp;
+  opts.skip = skip;
+  opts.layout = layout;
+  opts.report = pipelineReport.str().str();
+  errs() << formatv("[qqq-compile] quantize: preprocess={0} method={1} "
+                    "group-size={2} act-order={3} mse-clip={4} damp={5} "
+                    "skip='{6}' layout={7}\n",
+                    preprocess, opts.method, groupSize.getValue(),
+                    actOrder ? "on" : "off", mseClip ? "on" : "off",
+                    damp.getValue(), skip, layout);
   mlir::PassManager pm(&ctx);
-  if (failed(mlir::parsePassPipeline(pipeline, pm, errs())))
-    return fail("bad quantization options (see above)");
+  pm.addPass(qqq::createQQQQuantizePipelinePass(opts));
   if (failed(pm.run(*module)))
     return fail("quantization failed (see above)");
   times["quantize"] = since(t);
