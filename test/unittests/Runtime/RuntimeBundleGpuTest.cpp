@@ -1,0 +1,206 @@
+//===- RuntimeBundleGpuTest.cpp - bundle -> qqqLaunchLinear on a GPU ------===//
+//
+// The runtime's whole path on the GPU: kernels generated for a shape
+// (KernelBuilder, the catalog's default configurations for M buckets 16 and
+// unbounded), weights packed in the kernel layout by the numerics library, a
+// bundle directory written with the manifest code the exporter uses, loaded
+// with qqqLoadBundle and launched with qqqLaunchLinear for several M; the f16
+// output must equal numerics::referenceW4A8Gemm bit for bit (the catalog's
+// contract), poisoned outputs catch unwritten elements. Skipped without GPU.
+//
+//===----------------------------------------------------------------------===//
+#include "qqq/CodeGen/KernelBuilder.h"
+#include "qqq/Numerics/Half.h"
+#include "qqq/Numerics/Packing.h"
+#include "qqq/Numerics/ReferenceGemm.h"
+#include "qqq/Runtime/BundleManifest.h"
+#include "qqq/Runtime/CudaDriver.h"
+#include "qqq/Runtime/qqq_runtime.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using namespace qqq;
+namespace nm = qqq::numerics;
+
+namespace {
+
+struct TempDir {
+  llvm::SmallString<128> path;
+  TempDir() { EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("qqq-rt-bundle", path)); }
+  ~TempDir() { llvm::sys::fs::remove_directories(path); }
+  void write(const std::string &rel, const void *data, size_t size) {
+    llvm::SmallString<128> p(path);
+    llvm::sys::path::append(p, rel);
+    llvm::sys::fs::create_directories(llvm::sys::path::parent_path(p));
+    std::error_code ec;
+    llvm::raw_fd_ostream os(p, ec);
+    ASSERT_FALSE(ec) << p.str().str();
+    os.write(static_cast<const char *>(data), size);
+  }
+};
+
+struct Case {
+  int64_t N, K, G;
+  bool bias;
+};
+
+class BundleGpu : public ::testing::TestWithParam<Case> {
+protected:
+  qqqRuntime *rt = nullptr;
+  const runtime::CudaDriver *cu = nullptr;
+  void SetUp() override {
+    if (qqqRuntimeCreate(0, &rt) != QQQ_SUCCESS)
+      GTEST_SKIP() << "no GPU: " << qqqLastError();
+    std::string why;
+    cu = runtime::CudaDriver::get(why);
+    ASSERT_NE(cu, nullptr) << why;
+  }
+  void TearDown() override { qqqRuntimeDestroy(rt); }
+};
+
+TEST_P(BundleGpu, LinearMatchesTheReferenceBitForBit) {
+  const Case c = GetParam();
+  int major = 0;
+  CUdevice dev;
+  ASSERT_EQ(cu->cuDeviceGet(&dev, 0), CUDA_SUCCESS);
+  ASSERT_EQ(cu->cuDeviceGetAttribute(
+                &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev),
+            CUDA_SUCCESS);
+  std::string arch = major >= 9 ? "sm_90a" : "sm_80";
+  nm::WeightLayout layout = major >= 9 ? nm::WeightLayout::Sm90Interleaved
+                                       : nm::WeightLayout::Sm80Interleaved;
+
+  std::mt19937 rng(1234 + c.N + c.G);
+  // Weights: int4 codes (never all zero), per-channel / group scales, bias.
+  nm::Matrix<int8_t> q(c.N, c.K);
+  std::uniform_int_distribution<int> code(c.G ? -8 : -7, 7);
+  for (int8_t &v : q.data)
+    v = static_cast<int8_t>(code(rng));
+  nm::PackedW4Weight w;
+  w.layout = layout;
+  w.N = c.N;
+  w.K = c.K;
+  w.groupSize = c.G;
+  ASSERT_EQ(nm::packWeights(layout, q, w.packed), "");
+  std::uniform_real_distribution<float> unit(0.5f, 1.5f);
+  w.sCh.resize(c.N);
+  for (float &s : w.sCh)
+    s = 0.001f * unit(rng);
+  if (c.G) {
+    w.sGrpHalf = nm::Matrix<uint16_t>(c.K / c.G, c.N);
+    std::uniform_real_distribution<float> grp(1.0f, 15.0f); // |q*s| <= 120
+    for (uint16_t &h : w.sGrpHalf.data)
+      h = nm::floatToHalfBits(grp(rng));
+  }
+  if (c.bias) {
+    w.biasHalf.resize(c.N);
+    for (uint16_t &h : w.biasHalf)
+      h = nm::floatToHalfBits(unit(rng) - 1.0f);
+  }
+
+  // The bundle: kernels for buckets 16 and unbounded, tensors, manifest.
+  TempDir dir;
+  runtime::BundleManifest m;
+  m.arch = arch;
+  runtime::LayerEntry layer;
+  layer.name = "layers.0.test_proj";
+  layer.kind = "w4a8_linear";
+  layer.n = c.N;
+  layer.k = c.K;
+  layer.groupSize = c.G;
+  layer.layout = nm::weightLayoutName(layout);
+  codegen::GemmShape shape{c.N, c.K, c.G};
+  for (int64_t bucket : {int64_t(16), int64_t(0)}) {
+    codegen::GemmConfig config = codegen::defaultConfig(shape, bucket, arch);
+    llvm::Expected<codegen::GeneratedKernel> k =
+        codegen::generateGemmKernel(shape, config);
+    ASSERT_TRUE(!!k) << llvm::toString(k.takeError());
+    runtime::KernelEntry e = k->launch;
+    e.name = "k" + std::to_string(m.kernels.size());
+    e.ptxFile = "kernels/" + e.name + ".ptx";
+    dir.write(e.ptxFile, k->ptx.data(), k->ptx.size());
+    m.kernels.push_back(e);
+    layer.buckets.push_back(runtime::Bucket{bucket, e.name});
+  }
+  auto tensor = [&](const std::string &arg, const std::string &dtype,
+                    std::vector<int64_t> shape, const void *data, size_t size) {
+    runtime::TensorFile t{"tensors/" + arg + ".bin", dtype, shape};
+    dir.write(t.file, data, size);
+    layer.tensors[arg] = t;
+  };
+  tensor("w_packed", "u8", {c.N, c.K / 2}, w.packed.data(), w.packed.size());
+  tensor("s_ch", "f32", {c.N}, w.sCh.data(), w.sCh.size() * 4);
+  if (c.G)
+    tensor("s_grp", "f16", {c.K / c.G, c.N}, w.sGrpHalf.data.data(),
+           w.sGrpHalf.data.size() * 2);
+  if (c.bias)
+    tensor("bias", "f16", {c.N}, w.biasHalf.data(), w.biasHalf.size() * 2);
+  m.layers.push_back(layer);
+  std::string manifest;
+  llvm::raw_string_ostream(manifest) << llvm::formatv("{0:2}", runtime::toJSON(m));
+  dir.write("manifest.json", manifest.data(), manifest.size());
+
+  ASSERT_EQ(qqqLoadBundle(rt, dir.path.c_str()), QQQ_SUCCESS) << qqqLastError();
+  int index = qqqFindLayer(rt, "layers.0.test_proj");
+  ASSERT_GE(index, 0);
+
+  const int64_t maxM = 300;
+  CUdeviceptr dx, ds, dy;
+  ASSERT_EQ(cu->cuMemAlloc(&dx, maxM * c.K), CUDA_SUCCESS);
+  ASSERT_EQ(cu->cuMemAlloc(&ds, maxM * 4), CUDA_SUCCESS);
+  ASSERT_EQ(cu->cuMemAlloc(&dy, maxM * c.N * 2), CUDA_SUCCESS);
+  for (int64_t M : {1, 7, 16, 17, 33, 64, 128, 300}) {
+    nm::Matrix<int8_t> x(M, c.K);
+    std::uniform_int_distribution<int> act(-127, 127);
+    for (int8_t &v : x.data)
+      v = static_cast<int8_t>(act(rng));
+    std::vector<float> sTok(M);
+    for (float &s : sTok)
+      s = 0.01f * unit(rng);
+    nm::Matrix<uint16_t> expected;
+    ASSERT_EQ(nm::referenceW4A8Gemm(x, sTok, w, expected), "");
+    // Poison: NaN f16 everywhere, rows beyond M too.
+    std::vector<uint16_t> y(maxM * c.N, 0x7E00);
+    ASSERT_EQ(cu->cuMemcpyHtoD(dx, x.data.data(), M * c.K), CUDA_SUCCESS);
+    ASSERT_EQ(cu->cuMemcpyHtoD(ds, sTok.data(), M * 4), CUDA_SUCCESS);
+    ASSERT_EQ(cu->cuMemcpyHtoD(dy, y.data(), y.size() * 2), CUDA_SUCCESS);
+    ASSERT_EQ(qqqLaunchLinear(rt, index, M, dx, ds, dy, nullptr), QQQ_SUCCESS)
+        << qqqLastError();
+    ASSERT_EQ(cu->cuCtxSynchronize(), CUDA_SUCCESS);
+    ASSERT_EQ(cu->cuMemcpyDtoH(y.data(), dy, y.size() * 2), CUDA_SUCCESS);
+    int64_t bad = 0;
+    for (int64_t i = 0; i < M * c.N; ++i)
+      if (y[i] != expected.data[i] && bad++ < 5)
+        ADD_FAILURE() << "M = " << M << " y[" << i / c.N << ", " << i % c.N
+                      << "] = 0x" << std::hex << y[i] << " expected 0x"
+                      << expected.data[i] << std::dec;
+    EXPECT_EQ(bad, 0) << "M = " << M;
+    for (int64_t i = M * c.N; i < maxM * c.N; ++i)
+      ASSERT_EQ(y[i], 0x7E00) << "M = " << M << ": wrote beyond row M";
+  }
+  cu->cuMemFree(dx);
+  cu->cuMemFree(ds);
+  cu->cuMemFree(dy);
+  EXPECT_EQ(qqqLaunchLinear(rt, 99, 1, 0, 0, 0, nullptr), QQQ_ERROR_CUDA);
+  EXPECT_NE(std::string(qqqLastError()).find("out of range"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, BundleGpu,
+                         ::testing::Values(Case{256, 512, 0, false},
+                                           Case{256, 1024, 128, true},
+                                           Case{4096, 4096, 128, true}),
+                         [](const ::testing::TestParamInfo<Case> &i) {
+                           return "N" + std::to_string(i.param.N) + "_K" +
+                                  std::to_string(i.param.K) + "_G" +
+                                  std::to_string(i.param.G) +
+                                  (i.param.bias ? "_bias" : "");
+                         });
+
+} // namespace
