@@ -87,10 +87,27 @@ __global__ void __launch_bounds__(WARPS * 32)
                     (static_cast<size_t>(nrow0 / 64) * (K / 64) + k_begin / 64) *
                         2048 +
                     ((nrow0 / 16) % 4) * 512 + lane * 16;
-  auto load_w = [&](uint4 (&dst)[K64], int kt) {
+  // One K tile of a lane's weights and (per group) its two rows' group
+  // scales: both prefetched together, so the conversion never waits on a
+  // scale load.
+  struct WTile {
+    uint4 w[K64];
+    unsigned short s[K64][2];
+  };
+  const unsigned short *sgrp_bits =
+      reinterpret_cast<const unsigned short *>(s_grp);
+  auto load_w = [&](WTile &dst, int kt) {
 #pragma unroll
-    for (int j = 0; j < K64; ++j)
-      dst[j] = ld_stream16(wbase + (kt * K64 + j) * 2048);
+    for (int j = 0; j < K64; ++j) {
+      dst.w[j] = ld_stream16(wbase + (kt * K64 + j) * 2048);
+      if (GROUP > 0) {
+        int g = (k_begin + kt * TILE_K + j * 64) / (GROUP > 0 ? GROUP : 1);
+        const unsigned short *row =
+            sgrp_bits + static_cast<size_t>(g) * N + nrow0 + gid;
+        dst.s[j][0] = __ldg(row);
+        dst.s[j][1] = __ldg(row + 8);
+      }
+    }
   };
 
   int acc[MB][4];
@@ -107,36 +124,34 @@ __global__ void __launch_bounds__(WARPS * 32)
     cp_async_commit();
   }
   // Weights of tile kt as wgmma A fragments (int4 -> int8 in registers).
-  auto convert = [&](u32 (&dst)[K64][2][4], const uint4 (&src)[K64], int kt) {
+  auto convert = [&](u32 (&dst)[K64][2][4], const WTile &src) {
 #pragma unroll
     for (int j = 0; j < K64; ++j) {
       float sg0 = 1.0f, sg1 = 1.0f;
       if (GROUP > 0) {
-        int g = (k_begin + kt * TILE_K + j * 64) / (GROUP > 0 ? GROUP : 1);
-        const __half *row = s_grp + static_cast<size_t>(g) * N + nrow0 + gid;
-        sg0 = __half2float(row[0]);
-        sg1 = __half2float(row[8]);
+        sg0 = __half2float(__ushort_as_half(src.s[j][0]));
+        sg1 = __half2float(__ushort_as_half(src.s[j][1]));
       }
 #pragma unroll
       for (int s = 0; s < 2; ++s)
-        a_fragment<GROUP>(src[j], s, sg0, sg1, dst[j][s]);
+        a_fragment<GROUP>(src.w[j], s, sg0, sg1, dst[j][s]);
     }
   };
   // Weight tiles are prefetched two ahead into two register buffers; the
   // loop is written as two steps with the buffers' roles swapped, so no
   // register array is indexed at run time and no in-flight load result is
   // moved (a move would wait for the load).
-  uint4 w0[K64], w1[K64];
+  WTile w0, w1;
   u32 a[K64][2][4];
   load_w(w0, 0);
   if (KT > 1)
     load_w(w1, 1);
-  convert(a, w0, 0);
+  convert(a, w0);
   if (KT > 2)
     load_w(w0, 2);
   const u32 smem_base = smem_addr(smem);
 
-  auto step = [&](int kt, uint4 (&wnext)[K64]) {
+  auto step = [&](int kt, WTile &wnext) {
     cp_async_wait<STAGES - 2>();
     // cp.async wrote through the generic proxy; wgmma reads through the
     // async proxy.
@@ -162,7 +177,7 @@ __global__ void __launch_bounds__(WARPS * 32)
     // loading the tile after next into the buffer just consumed.
     u32 an[K64][2][4];
     if (kt + 1 < KT) {
-      convert(an, wnext, kt + 1);
+      convert(an, wnext);
       if (kt + 3 < KT)
         load_w(wnext, kt + 3);
     }

@@ -69,7 +69,7 @@ const NamedShape kShapes[] = {
     }                                                                          \
   } while (0)
 
-int iters = 30;
+int iters = 10; // batches of 10 launches
 
 struct Timer {
   CUevent a, b;
@@ -81,19 +81,23 @@ struct Timer {
     cuEventDestroy(a);
     cuEventDestroy(b);
   }
-  // Median microseconds of fn(i) over `n` launches after 3 warm-ups.
-  template <class F> double median(F &&fn, int n) {
+  // Median over `n` batches of the mean microseconds of `batch` back-to-back
+  // launches fn(i) (i counts launches, for buffer rotation), after 3
+  // warm-ups. Batching amortizes the event overhead, which per launch is
+  // comparable to a small kernel's time.
+  template <class F> double median(F &&fn, int n, int batch = 10) {
     for (int i = 0; i < 3; ++i)
       fn(i);
     std::vector<double> t;
     for (int i = 0; i < n; ++i) {
       CU_CHECK(cuEventRecord(a, nullptr));
-      fn(i);
+      for (int r = 0; r < batch; ++r)
+        fn(i * batch + r);
       CU_CHECK(cuEventRecord(b, nullptr));
       CU_CHECK(cuEventSynchronize(b));
       float ms = 0;
       CU_CHECK(cuEventElapsedTime(&ms, a, b));
-      t.push_back(ms * 1000.0);
+      t.push_back(ms * 1000.0 / batch);
     }
     return medianOf(t);
   }
@@ -127,7 +131,8 @@ double copyBandwidth(Timer &t) {
   size_t n = size_t(1) << 30;
   DevBuf a(n), b(n);
   CU_CHECK(cuMemsetD8(a.p, 1, n));
-  double us = t.median([&](int) { CU_CHECK(cuMemcpyDtoD(b.p, a.p, n)); }, 10);
+  double us =
+      t.median([&](int) { CU_CHECK(cuMemcpyDtoD(b.p, a.p, n)); }, 5, 2);
   return 2.0 * n / (us * 1e-6); // bytes read + written per second
 }
 
@@ -490,7 +495,7 @@ int main(int argc, char **argv) {
                 launchGemm(k, c, s, da, rw.copies[i % rw.copies.size()], true,
                            y, M, g.workspaceBytes ? &ws : nullptr);
               },
-              tune ? 10 : 1);
+              tune ? 4 : 1, 5);
           if (us < best.us) {
             best.config = c;
             best.us = us;
