@@ -9,6 +9,7 @@
 #include "qqq/Import/OnnxImport.h"
 
 #include "OnnxGraph.h"
+#include "OnnxShapeInference.h"
 #include "OnnxTensorData.h"
 #include "qqq/Dialect/QQQ/IR/QQQDialect.h"
 #include "qqq/Dialect/QQQ/IR/QQQOps.h"
@@ -271,6 +272,8 @@ Type GraphImporter::valueType(const onnx::TypeProto &type,
 }
 
 void GraphImporter::collectTypes() {
+  // Declared types win over inferred ones (inserted first, never replaced
+  // by `try_emplace` below).
   for (const auto &vi : graph.value_info())
     if (Type t = valueType(vi.type(), nullptr))
       types[vi.name()] = t;
@@ -293,6 +296,14 @@ void GraphImporter::collectTypes() {
     SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
     if (llvm::all_of(shape, [](int64_t d) { return d >= 0; }))
       types[t.name()] = RankedTensorType::get(shape, et);
+  }
+  if (options.inferShapes) {
+    // Fill the gaps with ONNX's own shape inference (a failure only means
+    // fewer known types).
+    std::string ignored;
+    for (const auto &vi : inferValueInfo(model, ignored))
+      if (Type t = valueType(vi.type(), nullptr))
+        types.try_emplace(vi.name(), t);
   }
 }
 

@@ -233,3 +233,19 @@ def test_large_external_weights_import_stays_small(tmp_path):
     print(f"2.2 GB external weights: import {seconds:.2f} s, peak RSS {peak_kib / 1024:.1f} MiB")
     assert peak_kib < 1024 * 1024, f"peak RSS {peak_kib} KiB"
     assert seconds < 10
+
+
+def test_models_without_value_info_are_typed_by_shape_inference(tmp_path):
+    """Exporters often leave value_info out; the importer completes types with
+    libonnx's shape inference (opset-18 ReduceMean axes handled, the norms
+    libonnx does not know passed through), so every layer is still raised."""
+    src = tmp_path / "bare.onnx"
+    model = make_llama_decoder(str(src), layers=2, infer_shapes=False)
+    assert not [vi for vi in model.graph.value_info if "input_layernorm/Scale" in vi.name]
+    ir, out = roundtrip(tmp_path, src)
+    assert ir.count("qqq.linear") == 15
+    assert ir.count("= qqq.rms_norm") == 5
+    assert re.search(r'onnx_node "Softmax".*-> tensor<', ir)  # typed, not none
+    assert_bit_identical(src, out, token_feeds())
+    bare, _ = roundtrip(tmp_path, src, "--no-shape-inference")
+    assert bare.count("qqq.linear") < 15

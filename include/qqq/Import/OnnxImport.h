@@ -25,6 +25,9 @@ struct OnnxImportOptions {
   /// Raise MatMul/Gemm and RMSNorm patterns into qqq ops (otherwise every
   /// node is a `qqq.onnx_node`).
   bool raiseOps = true;
+  /// Complete missing value types with ONNX's shape inference (libonnx;
+  /// operators up to its opset, others are skipped). Declared types win.
+  bool inferShapes = true;
 };
 
 /// Imports the model file at `path` (external data is resolved relative to
