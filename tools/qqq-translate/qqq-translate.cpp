@@ -3,6 +3,8 @@
 //   qqq-translate --import-onnx model.onnx [-o model.mlir] [--no-raise]
 //   qqq-translate --export-onnx model.mlir -o model.onnx
 //                 [--external-data-threshold=BYTES]
+//   qqq-translate --export-bundle=DIR quantized.mlir [--bundle-arch=sm_90a]
+//                 (packed weights, scales, PTX, manifest.json for the runtime)
 //
 // Import reads the model from its file (external data is memory-mapped
 // relative to it); export writes `<output>.data` next to the output for
@@ -11,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qqq/Dialect/QQQ/IR/QQQDialect.h"
+#include "qqq/Export/BundleExport.h"
 #include "qqq/Export/OnnxExport.h"
 #include "qqq/Import/OnnxImport.h"
 
@@ -31,6 +34,15 @@ static llvm::cl::opt<bool> importOnnx("import-onnx",
                                       llvm::cl::desc("ONNX model -> MLIR"));
 static llvm::cl::opt<bool> exportOnnx("export-onnx",
                                       llvm::cl::desc("MLIR -> ONNX model"));
+static llvm::cl::opt<std::string>
+    exportBundle("export-bundle",
+                 llvm::cl::desc("quantized MLIR -> kernel bundle directory "
+                                "(manifest.json, kernels/*.ptx, tensors/*.bin)"),
+                 llvm::cl::value_desc("dir"));
+static llvm::cl::opt<std::string>
+    bundleArch("bundle-arch",
+               llvm::cl::desc("GPU target of the bundle: sm_90a or sm_80"),
+               llvm::cl::init("sm_90a"));
 static llvm::cl::opt<std::string> inputFile(llvm::cl::Positional,
                                             llvm::cl::desc("<input>"),
                                             llvm::cl::Required);
@@ -60,9 +72,9 @@ int main(int argc, char **argv) {
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   llvm::cl::ParseCommandLineOptions(argc, argv, "qqq ONNX translator\n");
-  if (importOnnx == exportOnnx) {
+  if (int(importOnnx) + int(exportOnnx) + int(!exportBundle.empty()) != 1) {
     llvm::errs() << "qqq-translate: give exactly one of --import-onnx, "
-                    "--export-onnx\n";
+                    "--export-onnx, --export-bundle\n";
     return 1;
   }
 #ifdef QQQ_HAVE_W4A8_TO_ONNX
@@ -102,6 +114,11 @@ int main(int argc, char **argv) {
       parseSourceFile<ModuleOp>(inputFile, sourceMgr, &context);
   if (!module)
     return 1;
+  if (!exportBundle.empty()) {
+    qqq::BundleExportOptions bundle;
+    bundle.arch = bundleArch;
+    return failed(qqq::exportBundle(*module, exportBundle, bundle)) ? 1 : 0;
+  }
   qqq::OnnxExportOptions options;
   options.externalDataThreshold = externalThreshold;
   if (outputFile == "-" ) {
