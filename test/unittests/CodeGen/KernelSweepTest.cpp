@@ -24,6 +24,9 @@ struct SweepCase {
   std::string name;
 };
 
+// gtest (and ctest's test names) print a case by its name.
+void PrintTo(const SweepCase &c, std::ostream *os) { *os << c.name; }
+
 std::vector<SweepCase> sweep() {
   std::vector<SweepCase> cases;
   for (const char *arch : {"sm_90a", "sm_80"}) {

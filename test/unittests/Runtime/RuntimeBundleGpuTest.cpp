@@ -51,6 +51,10 @@ struct Case {
   bool bias;
 };
 
+void PrintTo(const Case &c, std::ostream *os) {
+  *os << "N" << c.N << " K" << c.K << " G" << c.G << (c.bias ? " bias" : "");
+}
+
 class BundleGpu : public ::testing::TestWithParam<Case> {
 protected:
   qqqRuntime *rt = nullptr;
