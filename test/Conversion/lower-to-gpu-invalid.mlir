@@ -47,8 +47,8 @@ func.func @invalid_config(%x: tensor<?x512xi8>, %s: tensor<?x1xf32>) -> tensor<?
 
 // -----
 
-func.func @f32_activations(%a: tensor<?x512xf32>) -> (tensor<?x512xi8>, tensor<?x1xf32>) {
-  // expected-error @+1 {{the GPU kernel needs an f16 [..., K] input with static K, got 'tensor<?x512xf32>'}}
-  %q, %s = qqq.quantize_act %a : tensor<?x512xf32> -> (tensor<?x512xi8>, tensor<?x1xf32>)
-  return %q, %s : tensor<?x512xi8>, tensor<?x1xf32>
+func.func @dynamic_k(%a: tensor<?x?xf16>) -> (tensor<?x?xi8>, tensor<?x1xf32>) {
+  // expected-error @+1 {{the GPU kernel needs a [..., K] input with static K, got 'tensor<?x?xf16>'}}
+  %q, %s = qqq.quantize_act %a : tensor<?x?xf16> -> (tensor<?x?xi8>, tensor<?x1xf32>)
+  return %q, %s : tensor<?x?xi8>, tensor<?x1xf32>
 }

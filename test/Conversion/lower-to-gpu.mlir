@@ -73,6 +73,15 @@
 // CHECK: %[[EPS:.*]] = arith.constant 9.99999974E-6 : f32
 // CHECK: gpu.launch_func  @[[RN]]::@[[RNE]] {{.*}} args(%{{.*}} : memref<?x256xf16>, %{{.*}} : memref<256xf16>, %[[EPS]] : f32, %{{.*}} : memref<?x256xi8>, %{{.*}} : memref<?xf32>, %{{.*}} : i32)
 
+// Models in f32: the activations (and gamma) are rounded to f16 in the IR
+// before the f16 kernels; the same kernel instance serves both functions.
+// CHECK-LABEL: func.func @f32_norm_quantizer
+// CHECK: %[[XH:.*]] = arith.truncf %{{.*}} : tensor<?x256xf32> to tensor<?x256xf16>
+// CHECK: bufferization.to_buffer %[[XH]]
+// CHECK: %[[GH:.*]] = arith.truncf %{{.*}} : tensor<256xf32> to tensor<256xf16>
+// CHECK: bufferization.to_buffer %[[GH]]
+// CHECK: gpu.launch_func  @[[RN]]::@[[RNE]]
+
 // ROUNDTRIP: gpu.launch_func  @qqq_w4a8_gemm_sm90_0::@_ZN3qqq14w4a8_gemm_sm90
 
 func.func @per_channel(%x: tensor<?x512xi8>, %s: tensor<?x1xf32>) -> tensor<?x256xf16> {
@@ -105,5 +114,12 @@ func.func @norm_quantizer(%a: tensor<?x256xf16>) -> (tensor<?x256xi8>, tensor<?x
   %g = arith.constant dense<1.0> : tensor<256xf16>
   %q, %s = qqq.rms_norm_quantize %a, %g {epsilon = 1.0e-05 : f32}
       : (tensor<?x256xf16>, tensor<256xf16>) -> (tensor<?x256xi8>, tensor<?x1xf32>)
+  return %q, %s : tensor<?x256xi8>, tensor<?x1xf32>
+}
+
+func.func @f32_norm_quantizer(%a: tensor<?x256xf32>) -> (tensor<?x256xi8>, tensor<?x1xf32>) {
+  %g = arith.constant dense<1.0> : tensor<256xf32>
+  %q, %s = qqq.rms_norm_quantize %a, %g {epsilon = 1.0e-05 : f32}
+      : (tensor<?x256xf32>, tensor<256xf32>) -> (tensor<?x256xi8>, tensor<?x1xf32>)
   return %q, %s : tensor<?x256xi8>, tensor<?x1xf32>
 }

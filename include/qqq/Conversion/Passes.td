@@ -24,8 +24,9 @@ def QQQLowerToGPUPass : Pass<"qqq-lower-to-gpu", "mlir::ModuleOp"> {
     M with `arith.ceildivui`, and the results returned through
     `bufferization.to_tensor`. Kernel arguments follow the catalog's order;
     memrefs are passed as bare pointers, absent optional operands as
-    `llvm.mlir.zero` null pointers. M >= 1 is assumed (the runtime skips
-    M = 0). See docs/codegen.md.
+    `llvm.mlir.zero` null pointers. The activation kernels read f16: f32
+    activations and gamma are rounded with `arith.truncf` first. M >= 1 is
+    assumed (the runtime skips M = 0). See docs/codegen.md.
   }];
   let options = [
     Option<"arch", "arch", "std::string", "\"sm_90a\"",

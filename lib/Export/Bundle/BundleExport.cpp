@@ -14,6 +14,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstring>
 #include <map>
 
 using namespace mlir;
@@ -144,6 +145,22 @@ LogicalResult Writer::tensor(Operation *op, runtime::LayerEntry &layer,
   FailureOr<std::vector<char>> bytes = constantBytes(op, v, arg);
   if (failed(bytes))
     return failure();
+  if (arg == "gamma" && type.getElementType().isF32()) {
+    // The kernel reads f16 gamma: round an f32 model's gamma to nearest even.
+    std::vector<char> half(bytes->size() / 2);
+    for (size_t i = 0; i < bytes->size() / 4; ++i) {
+      float f;
+      std::memcpy(&f, bytes->data() + 4 * i, 4);
+      llvm::APFloat a(f);
+      bool lost;
+      a.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
+                &lost);
+      uint16_t h = static_cast<uint16_t>(a.bitcastToAPInt().getZExtValue());
+      std::memcpy(half.data() + 2 * i, &h, 2);
+    }
+    *bytes = std::move(half);
+    type = type.clone(Float16Type::get(type.getContext()));
+  }
   runtime::TensorFile t;
   t.dtype = arg == "w_packed" ? "u8" : dtypeOf(type.getElementType());
   t.shape.assign(type.getShape().begin(), type.getShape().end());
@@ -223,11 +240,12 @@ LogicalResult Writer::add(W4A8LinearOp op) {
 }
 
 LogicalResult Writer::add(QuantizeActOp op) {
+  // The kernel reads f16 rows whatever the model's float type: the runtime
+  // caller passes f16 activations.
   auto type = cast<RankedTensorType>(op.getInput().getType());
-  if (!type.getElementType().isF16() ||
-      ShapedType::isDynamic(type.getShape().back()))
-    return op.emitOpError() << "the GPU kernel needs an f16 [..., K] input "
-                               "with static K, got "
+  if (ShapedType::isDynamic(type.getShape().back()))
+    return op.emitOpError() << "the GPU kernel needs a [..., K] input with "
+                               "static K, got "
                             << type;
   runtime::LayerEntry layer;
   layer.kind = "quantize_act";
@@ -246,10 +264,10 @@ LogicalResult Writer::add(QuantizeActOp op) {
 LogicalResult Writer::add(RMSNormQuantizeOp op) {
   auto type = cast<RankedTensorType>(op.getInput().getType());
   auto gammaType = cast<RankedTensorType>(op.getGamma().getType());
-  if (!type.getElementType().isF16() || !gammaType.getElementType().isF16() ||
-      ShapedType::isDynamic(type.getShape().back()))
-    return op.emitOpError() << "the GPU kernel needs f16 [..., K] input and "
-                               "f16 gamma with static K, got "
+  if (ShapedType::isDynamic(type.getShape().back()) ||
+      !(gammaType.getElementType().isF16() || gammaType.getElementType().isF32()))
+    return op.emitOpError() << "the GPU kernel needs a [..., K] input with "
+                               "static K and an f16 or f32 gamma, got "
                             << type << " and " << gammaType;
   runtime::LayerEntry layer;
   layer.kind = "rms_norm_quantize";

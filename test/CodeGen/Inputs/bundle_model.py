@@ -63,6 +63,13 @@ func.func @norm_quantizer(%a: tensor<?x256xf16>) -> (tensor<?x256xi8>, tensor<?x
   return %q, %s : tensor<?x256xi8>, tensor<?x1xf32>
 }}
 
+func.func @f32_norm_quantizer(%a: tensor<?x256xf32>) -> (tensor<?x256xi8>, tensor<?x1xf32>) {{
+  %g = arith.constant dense<{f32s([gamma(i) for i in range(256)])}> : tensor<256xf32>
+  %q, %s = qqq.rms_norm_quantize %a, %g {{epsilon = 1.0e-06 : f32}}
+      : (tensor<?x256xf32>, tensor<256xf32>) -> (tensor<?x256xi8>, tensor<?x1xf32>)
+  return %q, %s : tensor<?x256xi8>, tensor<?x1xf32>
+}}
+
 func.func @token_quantizer(%a: tensor<?x?x512xf16>) -> (tensor<?x?x512xi8>, tensor<?x?x1xf32>) {{
   %q, %s = qqq.quantize_act %a : tensor<?x?x512xf16> -> (tensor<?x?x512xi8>, tensor<?x?x1xf32>)
   return %q, %s : tensor<?x?x512xi8>, tensor<?x?x1xf32>

@@ -61,6 +61,10 @@ rn = layers["rms_norm_quantize"]
 assert rn["kind"] == "rms_norm_quantize" and abs(rn["epsilon"] - 1e-5) < 1e-12
 t, g = raw("rms_norm_quantize", "gamma")
 assert struct.unpack("<256e", g) == tuple(gamma(i) for i in range(256))
+# An f32 model's gamma is stored as f16 (the kernel's type), same values.
+t, g = raw("rms_norm_quantize#1", "gamma")
+assert t["dtype"] == "f16" and struct.unpack("<256e", g) == tuple(gamma(i) for i in range(256))
+assert abs(layers["rms_norm_quantize#1"]["epsilon"] - 1e-6) < 1e-12
 qa = layers["quantize_act"]
 assert qa["kind"] == "quantize_act" and qa["k"] == 512 and not qa.get("tensors")
 assert kernels[qa["buckets"][0]["kernel"]]["grid"][0] == {"mul": 1, "div": 1, "add": 0}
