@@ -93,6 +93,12 @@ json::Value toJSON(const BundleManifest &m) {
                        {"buckets", std::move(buckets)}};
     if (l.kind == "rms_norm_quantize")
       layer["epsilon"] = l.epsilon;
+    if (!l.consumers.empty()) {
+      json::Array consumers;
+      for (const std::string &c : l.consumers)
+        consumers.push_back(c);
+      layer["consumers"] = std::move(consumers);
+    }
     layers.push_back(std::move(layer));
   }
   return json::Object{{"format", kBundleFormat},
@@ -195,7 +201,8 @@ static bool fromJSON(const json::Value &v, LayerEntry &l, json::Path p) {
       !o.mapOptional("group_size", l.groupSize) ||
       !o.mapOptional("epsilon", l.epsilon) ||
       !o.mapOptional("layout", l.layout) ||
-      !o.mapOptional("tensors", l.tensors) || !o.map("buckets", l.buckets))
+      !o.mapOptional("tensors", l.tensors) || !o.map("buckets", l.buckets) ||
+      !o.mapOptional("consumers", l.consumers))
     return false;
   if (l.kind != "w4a8_linear" && l.kind != "quantize_act" &&
       l.kind != "rms_norm_quantize") {

@@ -17,6 +17,9 @@
 //                   "buckets": [ { "max_m": 16, "kernel": "k0" }, ...,
 //                                { "max_m": 0, "kernel": "k3" } ] } ] }
 //
+// Quantizer layers (quantize_act, rms_norm_quantize) list the w4a8_linear
+// layers that read their output in "consumers".
+//
 // A launch dimension G that depends on the token count M is
 // `{"mul": a, "div": d, "add": c}` = a * ceil(M / d) + c (d = 0: just c).
 // A tensor T is `{"file": "tensors/x.bin", "dtype": "i8", "shape": [..]}`,
@@ -89,6 +92,8 @@ struct LayerEntry {
   std::string layout;
   std::map<std::string, TensorFile> tensors;
   std::vector<Bucket> buckets;
+  /// Activation quantizers: the w4a8_linear layers reading their output.
+  std::vector<std::string> consumers;
   /// The bucket serving M, or nullptr when none does.
   const Bucket *bucketFor(int64_t M) const;
 };

@@ -73,6 +73,15 @@ std::string sanitize(StringRef name) {
   return s.empty() ? std::string("layer") : s;
 }
 
+/// The layer names of the w4a8_linear ops reading a quantizer's output.
+std::vector<std::string> consumersOf(Value quantized) {
+  std::vector<std::string> names;
+  for (Operation *user : quantized.getUsers())
+    if (auto l = dyn_cast<W4A8LinearOp>(user))
+      names.push_back(l.getLayerName().str());
+  return names;
+}
+
 class Writer {
 public:
   Writer(ModuleOp module, std::string tmpDir, const BundleExportOptions &o)
@@ -251,6 +260,7 @@ LogicalResult Writer::add(QuantizeActOp op) {
   layer.kind = "quantize_act";
   layer.k = type.getShape().back();
   layer.name = uniqueLayerName("quantize_act");
+  layer.consumers = consumersOf(op.getOutput());
   FailureOr<std::string> id = kernel(
       op, codegen::generateActivationKernel(codegen::KernelFamily::QuantizeAct,
                                             layer.k, compile));
@@ -274,6 +284,7 @@ LogicalResult Writer::add(RMSNormQuantizeOp op) {
   layer.k = type.getShape().back();
   layer.epsilon = op.getEpsilon().convertToDouble();
   layer.name = uniqueLayerName("rms_norm_quantize");
+  layer.consumers = consumersOf(op.getOutput());
   FailureOr<std::string> id = kernel(
       op, codegen::generateActivationKernel(
               codegen::KernelFamily::RmsNormQuantize, layer.k, compile));

@@ -70,7 +70,11 @@ func.func @f32_norm_quantizer(%a: tensor<?x256xf32>) -> (tensor<?x256xi8>, tenso
   return %q, %s : tensor<?x256xi8>, tensor<?x1xf32>
 }}
 
-func.func @token_quantizer(%a: tensor<?x?x512xf16>) -> (tensor<?x?x512xi8>, tensor<?x?x1xf32>) {{
+func.func @token_quantizer(%a: tensor<?x?x512xf16>) -> tensor<?x?x256xf16> {{
   %q, %s = qqq.quantize_act %a : tensor<?x?x512xf16> -> (tensor<?x?x512xi8>, tensor<?x?x1xf32>)
-  return %q, %s : tensor<?x?x512xi8>, tensor<?x?x1xf32>
+  %w = arith.constant dense<{w1}> : tensor<256x256xi8>
+  %sch = arith.constant dense<{f32s([s_ch(i) for i in range(256)])}> : tensor<256xf32>
+  %y = qqq.w4a8_linear %q, %s, %w, %sch {{layout = #qqq.layout<sm90_interleaved>, layer_name = "layers.0.v_proj"}}
+      : (tensor<?x?x512xi8>, tensor<?x?x1xf32>, tensor<256x256xi8>, tensor<256xf32>) -> tensor<?x?x256xf16>
+  return %y : tensor<?x?x256xf16>
 }}""")

@@ -67,5 +67,7 @@ assert t["dtype"] == "f16" and struct.unpack("<256e", g) == tuple(gamma(i) for i
 assert abs(layers["rms_norm_quantize#1"]["epsilon"] - 1e-6) < 1e-12
 qa = layers["quantize_act"]
 assert qa["kind"] == "quantize_act" and qa["k"] == 512 and not qa.get("tensors")
+assert qa["consumers"] == ["layers.0.v_proj"], qa
+assert layers["layers.0.v_proj"]["buckets"] == layers["layers.0.q_proj"]["buckets"]
 assert kernels[qa["buckets"][0]["kernel"]]["grid"][0] == {"mul": 1, "div": 1, "add": 0}
 print("bundle ok:", len(m["kernels"]), "kernels,", len(m["layers"]), "layers")

@@ -43,6 +43,13 @@ BundleManifest sample() {
   l.tensors["s_ch"] = TensorFile{"tensors/l0.s_ch.bin", "f32", {256}};
   l.buckets = {Bucket{16, "k0"}, Bucket{0, "k1"}};
   m.layers.push_back(l);
+  LayerEntry qa;
+  qa.name = "quantize_act";
+  qa.kind = "quantize_act";
+  qa.k = 128;
+  qa.buckets = {Bucket{0, "k1"}};
+  qa.consumers = {"layers.0.q_proj", "layers.0.k_proj"};
+  m.layers.push_back(qa);
   return m;
 }
 
@@ -71,6 +78,9 @@ TEST(BundleManifest, RoundTrips) {
   EXPECT_EQ(l->bucketFor(100000)->kernel, "k1");
   EXPECT_EQ(l->tensors.at("w_packed").byteSize(), 256 * 64);
   EXPECT_EQ(l->tensors.at("s_ch").byteSize(), 256 * 4);
+  ASSERT_NE(back->findLayer("quantize_act"), nullptr);
+  EXPECT_EQ(back->findLayer("quantize_act")->consumers,
+            (std::vector<std::string>{"layers.0.q_proj", "layers.0.k_proj"}));
 }
 
 void expectRejected(const std::string &text, const std::string &needle) {
@@ -141,7 +151,7 @@ TEST(ReadBundle, ChecksFilesAndSizes) {
   dir.write("tensors/l0.s_ch.bin", std::string(256 * 4, '\0'));
   llvm::Expected<BundleManifest> ok = readBundle(dir.path);
   ASSERT_TRUE(!!ok) << llvm::toString(ok.takeError());
-  EXPECT_EQ(ok->layers.size(), 1u);
+  EXPECT_EQ(ok->layers.size(), 2u);
 
   llvm::SmallString<128> ptx(dir.path);
   llvm::sys::path::append(ptx, "kernels", "k1.ptx");
