@@ -318,13 +318,20 @@ private:
 
   /// The node producing `value` as op `opType`, if free and `value` has
   /// exactly `uses` uses.
+  /// The node producing `value` as op `opType` with `numInputs` inputs and
+  /// one output, if free and `value` has exactly `uses` uses.
   const onnx::NodeProto *chainNode(StringRef value, StringRef opType, int uses,
-                                   int &index) {
+                                   int &index, int numInputs) {
     const auto *n = idx.producerOf(value, opType);
     index = idx.producerIndex(value);
-    if (!n || !free(index) || !isInternal(value, uses))
+    if (!n || !free(index) || !isInternal(value, uses) ||
+        n->output_size() != 1)
       return nullptr;
-    return n;
+    // ReduceMean's axes input is optional.
+    bool inputsOk = opType == "ReduceMean"
+                        ? n->input_size() == 1 || n->input_size() == 2
+                        : n->input_size() == numInputs;
+    return inputsOk ? n : nullptr;
   }
 
   std::optional<RaisedOp> matchDecomposedNorm(int mi) {
@@ -351,7 +358,7 @@ private:
     // Optional Cast back to the input type.
     std::optional<int64_t> castOut;
     StringRef n = normed;
-    if (const auto *c = chainNode(normed, "Cast", 1, ni)) {
+    if (const auto *c = chainNode(normed, "Cast", 1, ni, 1)) {
       const auto *to = findAttr(*c, "to");
       if (!to || c->input_size() != 1)
         return std::nullopt;
@@ -363,16 +370,16 @@ private:
     StringRef x0, s;
     std::string normalize;
     bool recipFirst = false;
-    if (const auto *d = chainNode(n, "Div", 1, ni)) {
+    if (const auto *d = chainNode(n, "Div", 1, ni, 2)) {
       x0 = d->input(0);
       s = d->input(1);
       normalize = "Div";
       nodes.push_back(ni);
-    } else if (const auto *m = chainNode(n, "Mul", 1, ni)) {
+    } else if (const auto *m = chainNode(n, "Mul", 1, ni, 2)) {
       nodes.push_back(ni);
       int ri;
       for (int pos = 0; pos < 2 && normalize.empty(); ++pos)
-        if (const auto *rc = chainNode(m->input(pos), "Reciprocal", 1, ri)) {
+        if (const auto *rc = chainNode(m->input(pos), "Reciprocal", 1, ri, 1)) {
           x0 = m->input(1 - pos);
           s = rc->input(0);
           recipFirst = pos == 0;
@@ -384,11 +391,11 @@ private:
     } else {
       return std::nullopt;
     }
-    const auto *sq = chainNode(s, "Sqrt", 1, ni);
+    const auto *sq = chainNode(s, "Sqrt", 1, ni, 1);
     if (!sq)
       return std::nullopt;
     nodes.push_back(ni);
-    const auto *add = chainNode(sq->input(0), "Add", 1, ni);
+    const auto *add = chainNode(sq->input(0), "Add", 1, ni, 2);
     if (!add || add->input_size() != 2)
       return std::nullopt;
     nodes.push_back(ni);
@@ -404,7 +411,7 @@ private:
         }
     if (!epsValue || !(*scalarValue(epsValue) > 0))
       return std::nullopt;
-    const auto *rm = chainNode(mean, "ReduceMean", 1, ni);
+    const auto *rm = chainNode(mean, "ReduceMean", 1, ni, 1);
     if (!rm)
       return std::nullopt;
     nodes.push_back(ni);
@@ -413,12 +420,12 @@ private:
     std::string square;
     DenseElementsAttr exponent;
     int pi;
-    if (const auto *p = chainNode(sqVal, "Pow", 1, pi)) {
+    if (const auto *p = chainNode(sqVal, "Pow", 1, pi, 2)) {
       exponent = ctx.constantValue(p->input(1));
       if (p->input(0) != x0 || !exponent || scalarValue(exponent) != 2.0)
         return std::nullopt;
       square = "Pow";
-    } else if (const auto *m = chainNode(sqVal, "Mul", 1, pi)) {
+    } else if (const auto *m = chainNode(sqVal, "Mul", 1, pi, 2)) {
       if (m->input(0) != x0 || m->input(1) != x0)
         return std::nullopt;
       square = "Mul";
@@ -429,7 +436,7 @@ private:
     // Optional Cast of the input (x0 is used by the square and normalize).
     StringRef x = x0;
     std::optional<int64_t> castIn;
-    if (const auto *c = chainNode(x0, "Cast", 2, ni)) {
+    if (const auto *c = chainNode(x0, "Cast", 2, ni, 1)) {
       const auto *to = findAttr(*c, "to");
       if (!to || c->input_size() != 1)
         return std::nullopt;

@@ -21,6 +21,9 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <unistd.h>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -44,6 +47,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
+
+// The input being imported, written to ./qqq-import-fuzzer-crash.onnx when
+// the process dies on a signal, to reproduce with `qqq-import-fuzzer FILE`.
+const Bytes *currentInput = nullptr;
+
+extern "C" void dumpCurrentInput(int sig) {
+  if (currentInput) {
+    int fd = ::open("qqq-import-fuzzer-crash.onnx",
+                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ssize_t ignored = ::write(fd, currentInput->data(), currentInput->size());
+      (void)ignored;
+      ::close(fd);
+    }
+    const char msg[] = "qqq-import-fuzzer: crash; input saved to "
+                       "qqq-import-fuzzer-crash.onnx\n";
+    ssize_t ignored = ::write(2, msg, sizeof(msg) - 1);
+    (void)ignored;
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
 
 void loadCorpus(llvm::StringRef path, std::vector<Bytes> &corpus) {
   if (llvm::sys::fs::is_directory(path)) {
@@ -146,8 +171,12 @@ int main(int argc, char **argv) {
                     "[-seed=K] CORPUS...\n";
     return 1;
   }
-  for (const Bytes &input : corpus)
+  for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL})
+    std::signal(sig, dumpCurrentInput);
+  for (const Bytes &input : corpus) {
+    currentInput = &input;
     LLVMFuzzerTestOneInput(input.data(), input.size());
+  }
   std::mt19937_64 rng(seed);
   auto start = std::chrono::steady_clock::now();
   uint64_t done = 0;
@@ -157,6 +186,7 @@ int main(int argc, char **argv) {
                 .count() > maxSeconds)
       break;
     Bytes input = mutate(corpus, rng);
+    currentInput = &input;
     LLVMFuzzerTestOneInput(input.data(), input.size());
   }
   llvm::outs() << "qqq-import-fuzzer: " << corpus.size() << " corpus inputs, "
