@@ -1,5 +1,9 @@
 //===- TuningTableTest.cpp - tuning table parsing and lookup --------------===//
+#include "qqq/CodeGen/TemplatePaths.h"
 #include "qqq/CodeGen/TuningTable.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 
 #include <gtest/gtest.h>
 
@@ -64,6 +68,41 @@ TEST(TuningTable, RejectsInvalidEntriesAndFormats) {
       "{\"format\": \"qqq-tuning-v1\", \"entries\": []}", "m.json");
   ASSERT_FALSE(!!missing);
   EXPECT_NE(llvm::toString(missing.takeError()).find("gpu"), std::string::npos);
+}
+
+} // namespace
+
+namespace {
+
+// The committed tables (tuning/, written by qqq-tune) must parse and hold
+// only configurations the catalog accepts, each found again by lookup.
+TEST(TuningTable, CommittedTablesAreValid) {
+  std::string dir = qqq::codegen::tuningTablesDir();
+  std::error_code ec;
+  int tables = 0;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec)) {
+    if (llvm::sys::path::extension(it->path()) != ".json")
+      continue;
+    llvm::Expected<TuningTable> t = TuningTable::load(it->path());
+    ASSERT_TRUE(!!t) << llvm::toString(t.takeError());
+    EXPECT_FALSE(t->gpu.empty()) << it->path();
+    for (const TuningEntry &e : t->entries) {
+      const TuningEntry *found =
+          t->lookup(e.config.arch, e.shape, e.config.maxM == 0 ? 1 << 20 : e.config.maxM);
+      ASSERT_NE(found, nullptr);
+      EXPECT_EQ(found->config, e.config) << it->path() << " n " << e.shape.N
+                                         << " k " << e.shape.K << " max_m "
+                                         << e.config.maxM;
+    }
+    llvm::Expected<std::optional<TuningTable>> again =
+        TuningTable::findForGpu(dir, t->gpu);
+    ASSERT_TRUE(!!again) << llvm::toString(again.takeError());
+    ASSERT_TRUE(again->has_value());
+    ++tables;
+  }
+  if (tables == 0)
+    GTEST_SKIP() << "no tuning tables in " << dir;
 }
 
 } // namespace
