@@ -22,8 +22,13 @@ static qqqStatus fail(qqqStatus status, std::string message) {
   lastError = std::move(message);
   return status;
 }
-static qqqStatus fromError(llvm::Error error, qqqStatus status) {
-  return fail(status, llvm::toString(std::move(error)));
+/// Driver failures read "cuXxx failed ..." (Runtime::check); anything else a
+/// launch reports is a bad request (wrong layer kind, M out of range, ...).
+static qqqStatus fromLaunchError(llvm::Error error) {
+  std::string message = llvm::toString(std::move(error));
+  bool cuda = message.rfind("cu", 0) == 0 &&
+              message.find(" failed") != std::string::npos;
+  return fail(cuda ? QQQ_ERROR_CUDA : QQQ_ERROR_INVALID, message);
 }
 
 extern "C" {
@@ -82,9 +87,14 @@ qqqStatus qqqLaunchLinear(qqqRuntime *rt, int layer, int64_t M, qqqDevicePtr x,
                           qqqDevicePtr s_tok, qqqDevicePtr y, void *stream) {
   if (!rt)
     return fail(QQQ_ERROR_INVALID, "qqqLaunchLinear: runtime is NULL");
+  if (layer < 0 || layer >= qqqLayerCount(rt) || M < 0)
+    return fail(QQQ_ERROR_INVALID,
+                "qqqLaunchLinear: layer " + std::to_string(layer) +
+                    " out of range (" + std::to_string(qqqLayerCount(rt)) +
+                    " layers) or negative M");
   if (llvm::Error e = rt->impl->launchLinear(layer, M, x, s_tok, y,
                                              static_cast<CUstream>(stream)))
-    return fromError(std::move(e), QQQ_ERROR_CUDA);
+    return fromLaunchError(std::move(e));
   return QQQ_SUCCESS;
 }
 
@@ -93,9 +103,14 @@ qqqStatus qqqLaunchQuantize(qqqRuntime *rt, int layer, int64_t M,
                             void *stream) {
   if (!rt)
     return fail(QQQ_ERROR_INVALID, "qqqLaunchQuantize: runtime is NULL");
+  if (layer < 0 || layer >= qqqLayerCount(rt) || M < 0)
+    return fail(QQQ_ERROR_INVALID,
+                "qqqLaunchQuantize: layer " + std::to_string(layer) +
+                    " out of range (" + std::to_string(qqqLayerCount(rt)) +
+                    " layers) or negative M");
   if (llvm::Error e = rt->impl->launchQuantize(layer, M, x, q, s_tok,
                                                static_cast<CUstream>(stream)))
-    return fromError(std::move(e), QQQ_ERROR_CUDA);
+    return fromLaunchError(std::move(e));
   return QQQ_SUCCESS;
 }
 
@@ -106,7 +121,7 @@ qqqStatus qqqLoadPtx(qqqRuntime *rt, const char *ptx, const char *entry,
   llvm::Expected<const Runtime::Kernel *> kernel =
       rt->impl->loadPtx(ptx, entry, shared_bytes);
   if (!kernel)
-    return fromError(kernel.takeError(), QQQ_ERROR_CUDA);
+    return fromLaunchError(kernel.takeError());
   rt->kernels.push_back(std::make_unique<qqqKernel>(qqqKernel{*kernel}));
   *out = rt->kernels.back().get();
   return QQQ_SUCCESS;
@@ -119,7 +134,7 @@ qqqStatus qqqLaunchKernel(qqqRuntime *rt, qqqKernel *kernel,
     return fail(QQQ_ERROR_INVALID, "qqqLaunchKernel: NULL argument");
   if (llvm::Error e = rt->impl->launch(*kernel->impl, grid, block, shared_bytes,
                                        args, static_cast<CUstream>(stream)))
-    return fromError(std::move(e), QQQ_ERROR_CUDA);
+    return fromLaunchError(std::move(e));
   return QQQ_SUCCESS;
 }
 

@@ -192,7 +192,7 @@ TEST_P(BundleGpu, LinearMatchesTheReferenceBitForBit) {
   cu->cuMemFree(dx);
   cu->cuMemFree(ds);
   cu->cuMemFree(dy);
-  EXPECT_EQ(qqqLaunchLinear(rt, 99, 1, 0, 0, 0, nullptr), QQQ_ERROR_CUDA);
+  EXPECT_EQ(qqqLaunchLinear(rt, 99, 1, 0, 0, 0, nullptr), QQQ_ERROR_INVALID);
   EXPECT_NE(std::string(qqqLastError()).find("out of range"), std::string::npos);
 }
 
