@@ -62,7 +62,18 @@ std::string Exporter::getValueName(Value value) {
   if (isa<NoneType>(value.getType()) && value.getDefiningOp<NoneOp>())
     return "";
   auto it = names.find(value);
-  return it == names.end() ? std::string() : it->second;
+  if (it != names.end())
+    return it->second;
+  // Constants become initializers when a node first uses them, so constants
+  // a hook reads from directly (or nothing uses) leave no dead initializer.
+  if (auto c = value.getDefiningOp<arith::ConstantOp>())
+    if (auto data = dyn_cast<ElementsAttr>(c.getValue())) {
+      auto name = c->getAttrOfType<StringAttr>("qqq.onnx_name");
+      std::string n = addInitializer(name ? name.getValue() : "const", data);
+      names[value] = n;
+      return n;
+    }
+  return std::string();
 }
 
 void Exporter::setValueName(Value value, StringRef name) {
@@ -87,8 +98,15 @@ void Exporter::requireOpset(StringRef domain, int64_t version) {
     if (op.domain() == domain ||
         ((domain.empty() || domain == "ai.onnx") &&
          (op.domain().empty() || op.domain() == "ai.onnx"))) {
-      if (op.version() < version)
+      if (op.version() < version) {
+        // Other nodes keep the form of the old version; ONNX changed some
+        // operators' inputs between versions (e.g. ReduceMean at 18).
+        if (op.domain().empty() || op.domain() == "ai.onnx")
+          emitWarning(module.getLoc())
+              << "raising the model's default opset from " << op.version()
+              << " to " << version << "; existing nodes are not converted";
         op.set_version(version);
+      }
       return;
     }
   auto *op = model.add_opset_import();
@@ -374,15 +392,10 @@ LogicalResult Exporter::exportOp(Operation *op) {
   if (hook != hookRegistry().end())
     return hook->second(op, *this);
   if (auto c = dyn_cast<arith::ConstantOp>(op)) {
-    if (c->use_empty())
-      return success(); // dropped by a pass or consumed by a raised pattern
-    auto value = dyn_cast<ElementsAttr>(c.getValue());
-    if (!value)
+    // Written when first used (getValueName); unused ones are dropped.
+    if (!isa<ElementsAttr>(c.getValue()))
       return op->emitError("only tensor constants can be exported to ONNX");
-    auto name = op->getAttrOfType<StringAttr>("qqq.onnx_name");
-    std::string n = addInitializer(name ? name.getValue() : "const", value);
-    names[c.getResult()] = n;
-    return failure(failed_);
+    return success();
   }
   if (isa<NoneOp>(op))
     return success();
@@ -422,7 +435,7 @@ LogicalResult Exporter::run() {
   }
   Operation *terminator = main.getBody().front().getTerminator();
   for (Operation &op : main.getBody().front().without_terminator())
-    if (failed(exportOp(&op)))
+    if (failed(exportOp(&op)) || failed_)
       return failure();
 
   // Returned values -> graph outputs (an Identity where the name must differ).
