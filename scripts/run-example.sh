@@ -52,7 +52,7 @@ STATS="$OUT/calibration.safetensors"
   --text "$DATA/wiki.valid.tokens" --samples "${CALIB_SAMPLES:-16}" \
   --seq-len "${CALIB_SEQ_LEN:-512}" --rows 1024 --threads "$THREADS" -o "$STATS"
 
-VARIANTS=("rtn-ch:--rtn" "gptq-ch:" "gptq-ch-smooth:--preprocess smooth"
+VARIANTS=("rtn-ch:--rtn" "gptq-ch:" "gptq-ch-ao:--act-order --mse-clip" "gptq-ch-smooth:--preprocess smooth"
           "rtn-g64:--rtn --group-size 64" "gptq-g64:--group-size 64"
           "gptq-g64-smooth:--group-size 64 --preprocess smooth")
 models=("$MODEL")
