@@ -234,7 +234,7 @@ Error Runtime::loadBundle(StringRef dir) {
     layer.entry = l;
     for (const Bucket &b : l.buckets) {
       layer.bucketKernels.push_back(byName.at(b.kernel));
-      layer.bucketLaunch.push_back(manifest->findKernel(b.kernel));
+      layer.bucketLaunch.push_back(*manifest->findKernel(b.kernel));
     }
     for (const auto &[role, t] : l.tensors) {
       std::string path = joinPath(dir, t.file);
@@ -290,7 +290,7 @@ Error Runtime::launchLayer(Layer &layer, int64_t M,
         layer.entry.name.c_str(), static_cast<long long>(M),
         static_cast<long long>(layer.entry.buckets.back().maxM));
   const Kernel &kernel = *layer.bucketKernels[bucket];
-  const KernelEntry &launchRule = *layer.bucketLaunch[bucket];
+  const KernelEntry &launchRule = layer.bucketLaunch[bucket];
 
   uint64_t workspaceBytes =
       static_cast<uint64_t>(launchRule.workspaceBytes.evaluate(M));

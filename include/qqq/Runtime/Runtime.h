@@ -40,7 +40,8 @@ public:
     LayerEntry entry;
     std::map<std::string, CUdeviceptr> tensors; // by argument name
     std::vector<const Kernel *> bucketKernels;  // parallel to entry.buckets
-    std::vector<const KernelEntry *> bucketLaunch;
+    // Launch rules by value: the manifest they come from is gone after loading.
+    std::vector<KernelEntry> bucketLaunch;
     CUdeviceptr workspace = 0;
     uint64_t workspaceBytes = 0;
   };
