@@ -61,7 +61,13 @@ static cl::opt<std::string> python("python", cl::init("python3"),
                                    cl::cat(cat));
 static cl::opt<std::string> preprocess(
     "preprocess", cl::init("none"),
-    cl::desc("outlier treatment: none | smooth (OS+ search) | smoothquant"),
+    cl::desc("outlier treatment: none | smooth (OS+ search) | smoothquant | "
+             "rotate (randomized Hadamard, folded into the weights)"),
+    cl::cat(cat));
+static cl::opt<int64_t> headDim(
+    "head-dim", cl::init(-1),
+    cl::desc("rotate: attention head size for the per-head v/o Hadamard "
+             "(0: none; default: from the model's qqq.config metadata)"),
     cl::cat(cat));
 static cl::opt<int64_t> groupSize(
     "group-size", cl::init(0),
@@ -149,9 +155,9 @@ int main(int argc, char **argv) {
                       "<calibration text>"
                     : "give only one of --calibration and --text");
   if (preprocess != "none" && preprocess != "smooth" &&
-      preprocess != "smoothquant")
-    return fail("--preprocess must be none, smooth or smoothquant, got '" +
-                preprocess + "'");
+      preprocess != "smoothquant" && preprocess != "rotate")
+    return fail("--preprocess must be none, smooth, smoothquant or rotate, "
+                "got '" + preprocess + "'");
   if (std::error_code ec = sys::fs::create_directories(outDir))
     return fail("cannot create output directory '" + outDir +
                 "': " + ec.message());
@@ -213,6 +219,7 @@ int main(int argc, char **argv) {
   qqq::QQQQuantizePipelinePassOptions opts;
   opts.calibration = stats;
   opts.preprocess = preprocess;
+  opts.headDim = headDim;
   opts.method = rtn ? "rtn" : "gptq";
   opts.groupSize = groupSize;
   opts.actOrder = actOrder;

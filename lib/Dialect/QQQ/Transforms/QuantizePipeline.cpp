@@ -36,11 +36,10 @@ struct QQQQuantizePipelinePass
       return signalPassFailure();
     }
     std::optional<Preprocess> pre = symbolizePreprocess(preprocess);
-    if (!pre || *pre == Preprocess::rotate) {
+    if (!pre) {
       module.emitError() << "qqq-quantize-pipeline: preprocess must be none, "
-                            "smooth or smoothquant, got '"
-                         << preprocess << "'"
-                         << (pre ? " (qqq-rotate is not implemented yet)" : "");
+                            "smooth, smoothquant or rotate, got '"
+                         << preprocess << "'";
       return signalPassFailure();
     }
     llvm::json::Array stages;
@@ -73,6 +72,15 @@ struct QQQQuantizePipelinePass
                               [&](llvm::json::Array &r) {
                                 return runSmooth(module, sc, r);
                               }));
+    }
+    if (*pre == Preprocess::rotate) {
+      RotateConfig rc;
+      rc.calibration = calibration;
+      rc.seed = rotateSeed;
+      rc.headDim = headDim >= 0 ? int64_t(headDim) : inferHeadDim(module);
+      ok = succeeded(runStage("rotate", [&](llvm::json::Array &r) {
+        return runRotate(module, rc, r);
+      }));
     }
     if (ok) {
       GptqConfig gc;

@@ -29,6 +29,20 @@ struct SmoothConfig {
 mlir::LogicalResult runSmooth(mlir::ModuleOp module, const SmoothConfig &cfg,
                               llvm::json::Array &records);
 
+struct RotateConfig {
+  std::string calibration;  // empty: no statistics to transform
+  uint64_t seed = 0;
+  int64_t headDim = 0;      // 0: no per-head v/o rotation
+  std::string vProjPattern = "v_proj";
+};
+/// Folds a randomized Hadamard rotation of the residual stream (and, with
+/// headDim, per-head between v_proj and o_proj) into the weights.
+mlir::LogicalResult runRotate(mlir::ModuleOp module, const RotateConfig &cfg,
+                              llvm::json::Array &records);
+/// hidden_size / num_attention_heads from the `qqq.config` model metadata
+/// (written by python -m qqq.models), or 0 when the module has none.
+int64_t inferHeadDim(mlir::ModuleOp module);
+
 struct GptqConfig {
   std::string calibration;
   bool rtn = false;

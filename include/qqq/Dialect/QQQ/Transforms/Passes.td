@@ -42,6 +42,43 @@ def QQQSmoothPass : Pass<"qqq-smooth", "mlir::ModuleOp"> {
   let dependentDialects = ["::qqq::QQQDialect", "::mlir::arith::ArithDialect"];
 }
 
+def QQQRotatePass : Pass<"qqq-rotate", "mlir::ModuleOp"> {
+  let summary = "QuaRot-style randomized Hadamard rotation folded into the weights";
+  let description = [{
+    Rotates the residual stream of a LLaMA-family decoder by an orthogonal
+    randomized Hadamard matrix Q of the hidden size (numerics library:
+    Sylvester × Paley constructions, random signs from `seed`): the embedding
+    table `E ← E·Q`, every residual writer (o_proj, down_proj) `W ← Qᵀ·W`,
+    `b ← b·Q`; each `qqq.rms_norm`'s γ is folded into the columns of its
+    linear readers (q/k/v, gate/up, lm_head), which become `diag(γ)W·Q`, and
+    γ becomes 1 (RMSNorm commutes with Q without γ). With `head-dim=d > 0`
+    a per-head Hadamard Hd of size d is also applied between each v_proj
+    (`layer_name` containing `v-proj`) and the o_proj its output reaches:
+    v rows per head `Hdᵀ·W_v`, o columns `W_o·blockdiag(Hd)` — exact under
+    GQA as well. The float model computes the same function.
+
+    The pass first proves the structure that makes folding exact (the stream
+    is read only by rms_norm and residual Adds of linear outputs, each norm
+    only by linear layers, v_proj's output reaches only ONNX nodes and one
+    o_proj) and otherwise fails with an error naming the op. With
+    `calibration=`, the in-memory statistics of the rotated activations are
+    transformed for the passes that follow (x → (x/γ)·Q, o_proj's input
+    x → x·blockdiag(Hd)).
+  }];
+  let options = [
+    Option<"calibration", "calibration", "std::string", "\"\"",
+           "calibration statistics to transform (safetensors)">,
+    Option<"seed", "seed", "uint64_t", "0", "seed of the random signs">,
+    Option<"headDim", "head-dim", "int64_t", "0",
+           "attention head size for the per-head v/o rotation (0: none)">,
+    Option<"vProj", "v-proj", "std::string", "\"v_proj\"",
+           "substring of the v_proj layer names (per-head rotation)">,
+    Option<"report", "report", "std::string", "\"\"",
+           "write the rotated layers to this JSON file">,
+  ];
+  let dependentDialects = ["::qqq::QQQDialect", "::mlir::arith::ArithDialect"];
+}
+
 def QQQGPTQPass : Pass<"qqq-gptq", "mlir::ModuleOp"> {
   let summary = "quantize qqq.linear weights to int4 (GPTQ or RTN) and make them W4A8";
   let description = [{
@@ -122,7 +159,7 @@ def QQQQuantizePipelinePass : Pass<"qqq-quantize-pipeline", "mlir::ModuleOp"> {
     Option<"calibration", "calibration", "std::string", "\"\"",
            "calibration statistics (safetensors)">,
     Option<"preprocess", "preprocess", "std::string", "\"none\"",
-           "none | smooth | smoothquant">,
+           "none | smooth | smoothquant | rotate">,
     Option<"method", "method", "std::string", "\"gptq\"", "gptq or rtn">,
     Option<"groupSize", "group-size", "int64_t", "0",
            "weight group size (0: per channel)">,
@@ -131,6 +168,11 @@ def QQQQuantizePipelinePass : Pass<"qqq-quantize-pipeline", "mlir::ModuleOp"> {
     Option<"damp", "damp", "double", "0.01", "GPTQ damping">,
     Option<"skip", "skip", "std::string", "\"lm_head\"",
            "regex of layer names kept in floating point">,
+    Option<"headDim", "head-dim", "int64_t", "-1",
+           "rotate: head size of the per-head v/o rotation (0: none; -1: from "
+           "the model's qqq.config metadata when present)">,
+    Option<"rotateSeed", "rotate-seed", "uint64_t", "0",
+           "rotate: seed of the random Hadamard signs">,
     Option<"alpha", "alpha", "double", "0.5", "SmoothQuant α">,
     Option<"layout", "layout", "std::string", "\"auto\"",
            "weight layout for qqq-pack (auto, row_major, sm90_interleaved, ...)">,
