@@ -54,6 +54,7 @@ STATS="$OUT/calibration.safetensors"
 
 VARIANTS=("rtn-ch:--rtn" "gptq-ch:" "gptq-ch-ao:--act-order --mse-clip" "gptq-ch-smooth:--preprocess smooth"
           "rtn-g64:--rtn --group-size 64" "gptq-g64:--group-size 64"
+          "gptq-g64-ao:--group-size 64 --act-order --mse-clip"
           "gptq-g64-smooth:--group-size 64 --preprocess smooth")
 models=("$MODEL")
 for v in "${VARIANTS[@]}"; do
