@@ -54,6 +54,7 @@ STATS="$OUT/calibration.safetensors"
   --seq-len "${CALIB_SEQ_LEN:-512}" --rows 1024 --threads "$THREADS" -o "$STATS"
 
 VARIANTS=("rtn-ch:--rtn" "gptq-ch:" "gptq-ch-ao:--act-order --mse-clip" "gptq-ch-smooth:--preprocess smooth" "gptq-ch-rot:--preprocess rotate"
+          "gptq-ch-rot-ao:--preprocess rotate --act-order --mse-clip"
           "rtn-g64:--rtn --group-size 64" "gptq-g64:--group-size 64"
           "gptq-g64-ao:--group-size 64 --act-order --mse-clip"
           "gptq-g64-smooth:--group-size 64 --preprocess smooth")
