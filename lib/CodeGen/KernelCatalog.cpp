@@ -204,13 +204,20 @@ GemmConfig defaultConfig(const GemmShape &shape, int64_t mBucket,
   c.tileN = 16 * c.warps;
   int64_t cap = sm90 ? (mBucket == 0 && shape.N >= 4096 ? 256 : 128) : 64;
   c.tileM = std::min<int64_t>(cap, (m + 7) / 8 * 8);
-  c.tileK = 128;
+  // K that is not a multiple of 128 (e.g. 576 in SmolLM2) takes 64-wide
+  // K tiles: the smallest the templates allow.
+  c.tileK = shape.K % 128 == 0 ? 128 : 64;
   c.stages = 4;
   c.splitK = 1;
   if (shape.N % c.tileN == 0) {
     int64_t ctas = shape.N / c.tileN * ((m + c.tileM - 1) / c.tileM);
     for (int64_t sk = 8; sk >= 2; sk /= 2)
-      if (ctas * sk <= 2 * 132 && shape.K % (c.tileK * sk) == 0) {
+      // Per group, each split keeps at least `stages` K tiles: with fewer,
+      // the group-scale path gave wrong results on the GPU (N 576, K 1536,
+      // group 64, split 4: 3 tiles per split; per channel with 1 tile per
+      // split is bit-exact).
+      if (ctas * sk <= 2 * 132 && shape.K % (c.tileK * sk) == 0 &&
+          (shape.groupSize == 0 || shape.K / (c.tileK * sk) >= c.stages)) {
         c.splitK = sk;
         break;
       }

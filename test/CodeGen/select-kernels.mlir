@@ -5,7 +5,8 @@
 // RUN: not qqq-opt %s --qqq-select-kernels="buckets=64,16,0" 2>&1 | FileCheck %s --check-prefix=BADBUCKETS
 
 // Heuristic (catalog defaultConfig), sm_90a: one configuration per catalog
-// bucket, tile_m growing with the bucket; split-K while CTAs are few.
+// bucket, tile_m growing with the bucket; split-K while CTAs are few (per
+// group only while each split keeps >= stages K tiles: K = 256 here, none).
 // CHECK-LABEL: func.func @per_channel
 // CHECK: qqq.w4a8_linear
 // CHECK-SAME: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 16, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 4, swap_ab = true>,
@@ -19,7 +20,7 @@
 // CHECK-LABEL: func.func @per_group
 // CHECK: qqq.w4a8_linear {{.*}} group_scale
 // CHECK-SAME: group_size = 128
-// CHECK-SAME: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 16, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 2, swap_ab = true>,
+// CHECK-SAME: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 16, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 1, swap_ab = true>,
 
 // SM80-LABEL: func.func @per_channel
 // SM80: kernels = [#qqq.kernel<arch = "sm_80", max_m = 16, tile_m = 16, tile_n = 64, {{.*}}>, #qqq.kernel<arch = "sm_80", max_m = 64, tile_m = 64, {{.*}}>, #qqq.kernel<arch = "sm_80", max_m = 0, tile_m = 64, {{.*}}>]

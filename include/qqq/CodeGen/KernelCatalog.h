@@ -158,13 +158,15 @@ int64_t bucketForM(int64_t M);
 /// docs/kernels.md):
 ///  * sm_90a: tile_n = 64 (one warpgroup) for M <= 64, else 128 (two);
 ///    tile_m = the bucket (a power of two >= 16), capped at 128 (256 for the
-///    unbounded bucket if N >= 4096); tile_k = 128; stages = 4;
+///    unbounded bucket if N >= 4096); tile_k = 128 (64 when 128 does not
+///    divide K); stages = 4;
 ///    split_k = the largest power of two <= 8 such that CTAs
 ///    (N/tile_n * ceil(maxM/tile_m) * split_k) <= 2 * 132 and tile_k*split_k
 ///    divides K.
 ///  * sm_80: same with warps = 4, tile_n = 64 and tile_m capped at 64.
 /// The result always satisfies whyInvalid() == nullopt when shape.N % 64 == 0
-/// and shape.K % 128 == 0.
+/// and shape.K % 64 == 0 (and, per group, the group size divides or is a
+/// multiple of tile_k).
 GemmConfig defaultConfig(const GemmShape &shape, int64_t mBucket,
                          const std::string &arch);
 

@@ -199,7 +199,12 @@ TEST_P(BundleGpu, LinearMatchesTheReferenceBitForBit) {
 INSTANTIATE_TEST_SUITE_P(Shapes, BundleGpu,
                          ::testing::Values(Case{256, 512, 0, false},
                                            Case{256, 1024, 128, true},
-                                           Case{4096, 4096, 128, true}),
+                                           Case{4096, 4096, 128, true},
+                                           // SmolLM2-135M shapes: K = 576
+                                           // takes the tile_k = 64 configs.
+                                           Case{576, 576, 0, false},
+                                           Case{192, 576, 64, true},
+                                           Case{576, 1536, 64, false}),
                          [](const ::testing::TestParamInfo<Case> &i) {
                            return "N" + std::to_string(i.param.N) + "_K" +
                                   std::to_string(i.param.K) + "_G" +
