@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "qqq/Dialect/QQQ/IR/QQQDialect.h"
 #include "qqq/Dialect/QQQ/Transforms/Passes.h"
+#include "qqq/Export/BundleExport.h"
 #include "qqq/Export/OnnxExport.h"
 #include "qqq/Export/W4A8ToOnnx.h"
 #include "qqq/Import/OnnxImport.h"
@@ -91,6 +92,20 @@ static cl::opt<std::string> layout(
     "layout", cl::init("row_major"),
     cl::desc("int4 weight layout in the IR (row_major, auto, "
              "sm90_interleaved); the ONNX export reads any"),
+    cl::cat(cat));
+
+static cl::opt<std::string> bundleArch(
+    "bundle", cl::init(""),
+    cl::desc("also write the GPU kernel bundle for this target (sm_90a or "
+             "sm_80) to <out>/bundle: weights re-packed for the target, one "
+             "kernel configuration per M bucket (qqq-select-kernels: the "
+             "tuning table of --gpu, else the heuristic), PTX from NVRTC, "
+             "manifest.json"),
+    cl::value_desc("arch"), cl::cat(cat));
+static cl::opt<std::string> gpuName(
+    "gpu", cl::init(""),
+    cl::desc("GPU name for the tuning-table lookup of --bundle, e.g. "
+             "\"NVIDIA H100 80GB HBM3\""),
     cl::cat(cat));
 
 namespace {
@@ -250,6 +265,31 @@ int main(int argc, char **argv) {
     return fail("ONNX export failed (see above)");
   times["export"] = since(t);
   errs() << formatv("[qqq-compile] export done in {0:f2} s\n", since(t));
+
+  if (!bundleArch.empty()) {
+    t = Clock::now();
+    SmallString<256> bundleDir(outDir);
+    sys::path::append(bundleDir, "bundle");
+    errs() << "[qqq-compile] bundle " << bundleDir << " (" << bundleArch
+           << ")\n";
+    mlir::PassManager kernels(&ctx);
+    qqq::QQQPackPassOptions pack;
+    pack.layout = bundleArch == "sm_80" ? "sm80_interleaved" : "sm90_interleaved";
+    kernels.addPass(qqq::createQQQPackPass(pack));
+    qqq::QQQSelectKernelsPassOptions select;
+    select.arch = bundleArch;
+    select.gpu = gpuName;
+    kernels.addPass(qqq::createQQQSelectKernelsPass(select));
+    if (failed(kernels.run(*module)))
+      return fail("kernel selection for --bundle " + bundleArch +
+                  " failed (see above)");
+    qqq::BundleExportOptions bundle;
+    bundle.arch = bundleArch;
+    if (failed(qqq::exportBundle(*module, bundleDir, bundle)))
+      return fail("bundle export failed (see above)");
+    times["bundle"] = since(t);
+    errs() << formatv("[qqq-compile] bundle done in {0:f2} s\n", since(t));
+  }
   times["total"] = since(total);
 
   json::Value pipelineJson = nullptr;

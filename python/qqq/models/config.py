@@ -80,6 +80,11 @@ PRESETS = {
                             num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
                             rms_norm_eps=1e-6, rope_theta=500000.0, max_position_embeddings=256,
                             tie_word_embeddings=True),
+    # The smallest model whose every linear the GPU kernels take (N and K
+    # multiples of 64): head size 64, GQA 2:1; for kernel-bundle tests.
+    "small-gpu": LlamaConfig(vocab_size=256, hidden_size=128, intermediate_size=256,
+                             num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
+                             rms_norm_eps=1e-5, rope_theta=10000.0, max_position_embeddings=256),
     # SmolLM2-135M's shape, for building a random model of the real size.
     "smollm2-135m": LlamaConfig(vocab_size=49152, hidden_size=576, intermediate_size=1536,
                                 num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,
