@@ -5,7 +5,8 @@
 #   build the ONNX model → calibrate on WikiText-2 valid → qqq-compile
 #   (RTN and GPTQ, per-channel and group-64, with/without OS+ smoothing or
 #   Hadamard rotation;
-#   group 64 because SmolLM2's hidden size 576 is not a multiple of 128)
+#   group 64 because SmolLM2's hidden size 576 is not a multiple of 128;
+#   the last variant also writes the sm_90a kernel bundle)
 #   → perplexity on WikiText-2 test → one table with the time of each stage.
 #
 # Knobs (environment): QQQ_EXAMPLE_OUT (examples/out), CALIB_SAMPLES (16),
@@ -42,11 +43,6 @@ stage() { # stage NAME CMD...: run and record wall time
 
 MODEL="$OUT/smollm2.onnx"
 [ -f "$MODEL" ] || stage build-model "$PY" -m qqq.models --gguf auto -o "$MODEL"
-# Until the ONNX importer infers shapes itself, give it ONNX's shape
-# inference (value_info) so that every MatMul is raised to qqq.linear.
-SI="$OUT/smollm2.si.onnx"
-[ -f "$SI" ] || stage shape-inference "$PY" -c \
-  "import onnx, sys; onnx.shape_inference.infer_shapes_path(sys.argv[1], sys.argv[2])" "$MODEL" "$SI"
 
 STATS="$OUT/calibration.safetensors"
 [ -f "$STATS" ] || stage calibrate "$PY" -m qqq.calibrate "$MODEL" \
@@ -57,12 +53,13 @@ VARIANTS=("rtn-ch:--rtn" "gptq-ch:" "gptq-ch-ao:--act-order --mse-clip" "gptq-ch
           "gptq-ch-rot-ao:--preprocess rotate --act-order --mse-clip"
           "rtn-g64:--rtn --group-size 64" "gptq-g64:--group-size 64"
           "gptq-g64-ao:--group-size 64 --act-order --mse-clip"
-          "gptq-g64-smooth:--group-size 64 --preprocess smooth")
+          "gptq-g64-smooth:--group-size 64 --preprocess smooth"
+          "gptq-g64-rot:--group-size 64 --preprocess rotate --bundle sm_90a")
 models=("$MODEL")
 for v in "${VARIANTS[@]}"; do
   name=${v%%:*}; args=${v#*:}
   # shellcheck disable=SC2086
-  stage "compile-$name" "$BUILD/bin/qqq-compile" "$SI" --calibration "$STATS" \
+  stage "compile-$name" "$BUILD/bin/qqq-compile" "$MODEL" --calibration "$STATS" \
     -o "$OUT/$name" $args
   models+=("$OUT/$name/model.w4a8.onnx")
 done
