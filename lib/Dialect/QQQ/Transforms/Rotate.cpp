@@ -178,17 +178,6 @@ FailureOr<LinearOp> followToOProj(LinearOp vProj, std::string &why) {
   return oProj;
 }
 
-void replaceFloatOperand(OpOperand &operand, ArrayRef<float> values) {
-  Operation *owner = operand.getOwner();
-  OpBuilder b(owner);
-  Value c = makeFloatConstant(b, owner->getLoc(),
-                              cast<RankedTensorType>(operand.get().getType()),
-                              values);
-  Operation *old = operand.get().getDefiningOp();
-  operand.set(c);
-  eraseIfDeadConstant(old);
-}
-
 /// Qᵀ·W for an N×K weight with N = Q's size: rotates its columns.
 void rotateOutputs(Matrix<float> &w, const RandomizedHadamard &q) {
   std::vector<float> col(w.rows);

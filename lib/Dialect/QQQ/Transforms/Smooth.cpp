@@ -83,13 +83,7 @@ static void foldIntoProducer(Producer p, const std::vector<float> &s) {
     std::vector<float> gamma = *readFloatConstant(p.norm.getGamma());
     for (size_t j = 0; j < gamma.size(); ++j)
       gamma[j] /= s[j];
-    OpBuilder b(p.norm);
-    Value c = makeFloatConstant(
-        b, p.norm.getLoc(),
-        cast<RankedTensorType>(p.norm.getGamma().getType()), gamma);
-    Operation *old = p.norm.getGamma().getDefiningOp();
-    p.norm.getGammaMutable().assign(c);
-    eraseIfDeadConstant(old);
+    replaceFloatOperand(p.norm.getGammaMutable(), gamma);
     return;
   }
   LinearOp lin = p.rowsLinear;
@@ -102,13 +96,7 @@ static void foldIntoProducer(Producer p, const std::vector<float> &s) {
     std::vector<float> bias = *readFloatConstant(lin.getBias());
     for (size_t n = 0; n < bias.size(); ++n)
       bias[n] /= s[n];
-    OpBuilder b(lin);
-    Value c = makeFloatConstant(
-        b, lin.getLoc(), cast<RankedTensorType>(lin.getBias().getType()),
-        bias);
-    Operation *old = lin.getBias().getDefiningOp();
-    lin.getBiasMutable().assign(c);
-    eraseIfDeadConstant(old);
+    replaceFloatOperand(lin.getBiasMutable()[0], bias);
   }
 }
 

@@ -143,3 +143,14 @@ void qqq::eraseIfDeadConstant(Operation *op) {
   if (op && op->use_empty() && isa<arith::ConstantOp>(op))
     op->erase();
 }
+
+void qqq::replaceFloatOperand(OpOperand &operand, ArrayRef<float> values) {
+  Operation *owner = operand.getOwner();
+  OpBuilder b(owner);
+  Value c = makeFloatConstant(b, owner->getLoc(),
+                              cast<RankedTensorType>(operand.get().getType()),
+                              values);
+  Operation *old = operand.get().getDefiningOp();
+  operand.set(c);
+  eraseIfDeadConstant(old);
+}

@@ -38,6 +38,10 @@ mlir::Value makeRawConstant(mlir::OpBuilder &b, mlir::Location loc,
 /// type. The old constant is left for DCE (other users may share it).
 void replaceLinearWeight(LinearOp op, const numerics::Matrix<float> &w);
 
+/// Points `operand` at a new constant holding `values` (its type kept) and
+/// erases the old constant when nothing else reads it.
+void replaceFloatOperand(mlir::OpOperand &operand, llvm::ArrayRef<float> values);
+
 /// Erases `op` when it is an arith.constant nobody reads any more.
 void eraseIfDeadConstant(mlir::Operation *op);
 
