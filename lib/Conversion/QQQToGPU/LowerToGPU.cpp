@@ -7,6 +7,7 @@
 // NVRTC (codegen::generate*Kernel, cached) and held in gpu.binary ops.
 //
 //===----------------------------------------------------------------------===//
+#include "qqq/Conversion/QQQToGPU/KernelConfig.h"
 #include "qqq/CodeGen/KernelBuilder.h"
 #include "qqq/Conversion/Passes.h"
 #include "qqq/Dialect/QQQ/IR/QQQAttrs.h"
@@ -303,16 +304,7 @@ LogicalResult Lowering::lower(W4A8LinearOp op) {
     auto k = dyn_cast<KernelConfigAttr>(attr);
     if (!k)
       return op.emitOpError() << "kernels must be #qqq.kernel attributes";
-    codegen::GemmConfig c;
-    c.arch = k.getArch().str();
-    c.maxM = k.getMaxM();
-    c.tileM = k.getTileM();
-    c.tileN = k.getTileN();
-    c.tileK = k.getTileK();
-    c.stages = k.getStages();
-    c.warps = k.getWarps();
-    c.splitK = k.getSplitK();
-    c.swapAB = k.getSwapAB();
+    codegen::GemmConfig c = toGemmConfig(k);
     bool last = i + 1 == kernels.size();
     if ((c.maxM == 0) != last || (i > 0 && !last && c.maxM <= maxMs.back()))
       return op.emitOpError() << "layer '" << op.getLayerName()
@@ -400,6 +392,19 @@ LogicalResult Lowering::lower(W4A8LinearOp op) {
 }
 
 // quantize_act and rms_norm_quantize: one kernel, grid = M rows.
+/// Device buffers for M rows of int8 activations [M, K] and their f32
+/// per-token scales [M], the outputs of both activation kernels.
+static std::pair<Value, Value> allocQuantizedRows(OpBuilder &b, Location loc,
+                                                  int64_t K, Value m) {
+  auto alloc = [&](MemRefType type) {
+    return gpu::AllocOp::create(b, loc, type, Type(), ValueRange{},
+                                ValueRange{m}, ValueRange{})
+        .getMemref();
+  };
+  return {alloc(MemRefType::get({ShapedType::kDynamic, K}, b.getI8Type())),
+          alloc(MemRefType::get({ShapedType::kDynamic}, b.getF32Type()))};
+}
+
 LogicalResult Lowering::lower(QuantizeActOp op) {
   Location loc = op.getLoc();
   auto inType = cast<RankedTensorType>(op.getInput().getType());
@@ -418,14 +423,7 @@ LogicalResult Lowering::lower(QuantizeActOp op) {
   OpBuilder b(op);
   Value x = toBuffer(b, loc, rows(b, loc, asF16(b, loc, op.getInput())));
   Value m = memref::DimOp::create(b, loc, x, 0);
-  Value q = gpu::AllocOp::create(
-                b, loc, MemRefType::get({ShapedType::kDynamic, K}, b.getI8Type()),
-                Type(), ValueRange{}, ValueRange{m}, ValueRange{})
-                .getMemref();
-  Value s = gpu::AllocOp::create(
-                b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
-                Type(), ValueRange{}, ValueRange{m}, ValueRange{})
-                .getMemref();
+  auto [q, s] = allocQuantizedRows(b, loc, K, m);
   emitLaunch(b, loc, *k, m,
              {{"x", x},
               {"q", q},
@@ -460,14 +458,7 @@ LogicalResult Lowering::lower(RMSNormQuantizeOp op) {
   OpBuilder b(op);
   Value x = toBuffer(b, loc, rows(b, loc, asF16(b, loc, op.getInput())));
   Value m = memref::DimOp::create(b, loc, x, 0);
-  Value q = gpu::AllocOp::create(
-                b, loc, MemRefType::get({ShapedType::kDynamic, K}, b.getI8Type()),
-                Type(), ValueRange{}, ValueRange{m}, ValueRange{})
-                .getMemref();
-  Value s = gpu::AllocOp::create(
-                b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
-                Type(), ValueRange{}, ValueRange{m}, ValueRange{})
-                .getMemref();
+  auto [q, s] = allocQuantizedRows(b, loc, K, m);
   Value eps = arith::ConstantOp::create(b, loc, op.getEpsilonAttr());
   emitLaunch(b, loc, *k, m,
              {{"x", x},

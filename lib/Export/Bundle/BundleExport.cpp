@@ -1,6 +1,7 @@
 //===- BundleExport.cpp - write a kernel bundle for the GPU runtime -------===//
 #include "qqq/Export/BundleExport.h"
 #include "qqq/CodeGen/KernelBuilder.h"
+#include "qqq/Conversion/QQQToGPU/KernelConfig.h"
 #include "qqq/Dialect/QQQ/IR/QQQAttrs.h"
 #include "qqq/Dialect/QQQ/IR/QQQOps.h"
 #include "qqq/Runtime/BundleManifest.h"
@@ -207,16 +208,7 @@ LogicalResult Writer::add(W4A8LinearOp op) {
   layer.layout = stringifyWeightLayout(op.getLayout()).str();
   for (auto [i, attr] : llvm::enumerate(kernels)) {
     auto k = cast<KernelConfigAttr>(attr);
-    codegen::GemmConfig c;
-    c.arch = k.getArch().str();
-    c.maxM = k.getMaxM();
-    c.tileM = k.getTileM();
-    c.tileN = k.getTileN();
-    c.tileK = k.getTileK();
-    c.stages = k.getStages();
-    c.warps = k.getWarps();
-    c.splitK = k.getSplitK();
-    c.swapAB = k.getSwapAB();
+    codegen::GemmConfig c = toGemmConfig(k);
     if (c.arch != options.arch)
       return op.emitOpError() << "layer '" << op.getLayerName()
                               << "': kernel for " << c.arch
