@@ -1,7 +1,9 @@
 //===- Hadamard.cpp - Randomized Hadamard rotations -----------------------===//
 //
-// Constructions (no tables): Sylvester for 2^a, Paley I and Paley II for the
-// odd part; see include/qqq/Numerics/Hadamard.h for the supported orders.
+// Constructions: Sylvester for 2^a, Paley I, Paley II and Goethals-Seidel
+// for the block next to it; see include/qqq/Numerics/Hadamard.h for the
+// supported orders. No matrix is copied from a table: the only kept data are
+// the Goethals-Seidel sequences, which our own search found (below).
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <random>
 
 namespace qqq::numerics {
@@ -144,6 +147,293 @@ private:
   std::vector<int> chi;
 };
 
+//===----------------------------------------------------------------------===//
+// Goethals-Seidel sequences
+//===----------------------------------------------------------------------===//
+
+/// Four +-1 sequences per length v with sum_i PAF_i(s) = 0 for s != 0,
+/// written '+' / '-'. Not copied from anywhere: every row was printed by our
+/// own search (searchGoethalsSeidelSequences below, default schedule),
+///   build/bin/qqq-hadamard-search --length v --multiplier-order k --seed s
+/// with the {v, k, s} of its entry. ctest re-runs that command for every
+/// row and compares character for character
+/// (qqq-hadamard-search-reproduces-v); HadamardTest does the same for
+/// v = 23 and 43 and checks the PAF sums and H H^T = 4v I for all of them.
+struct KeptSequences {
+  int64_t length, multiplierOrder;
+  uint64_t seed;
+  const char *seq[4];
+};
+constexpr KeptSequences kKeptSequences[] = {
+    {23, 1, 1,
+     {"--+-++----+--++++-++++-",
+      "+---++-+++++-+---++++--",
+      "+--++++-+-+---+-+--+-++",
+      "--++-+++-++++++-+-++-++"}},
+    {29, 1, 1,
+     {"++++-++-+++++++-+-++-+-+-+---",
+      "--+-++--++++-++-+--+---++++--",
+      "++------+--++-+--++---+-+++--",
+      "-+++-+---+-+++-++++-+++--+---"}},
+    {39, 4, 1,
+     {"--+---++-+++-++-++-+---+--+-++++-+++-++",
+      "--++---+--++-+-+++-+---++-+-++-----+++-",
+      "-+-+-+++++----++-+-+----++----++-++++-+",
+      "------------+++---+--+-+--++++-+--+--++"}},
+    {43, 7, 1,
+     {"---+-+-+-+--++++-++++----++-+++--++-++-----",
+      "-++-+-+-++++-+++++---+++++-+---++--++-+++++",
+      "-++-+--++--+----+-+--++---+++++-+-++---+-++",
+      "++--+-+--+++-+++++---+-+++-----+---++-+-++-"}},
+};
+
+/// exp(x) from basic IEEE operations only (no libm), so the search is
+/// reproducible across platforms; relative error ~1e-16 for x in [-745, 0].
+double portableExp(double x) {
+  if (x < -700.0)
+    return 0.0;
+  const double ln2 = 0.6931471805599453;
+  double kf = x / ln2;
+  int64_t k = static_cast<int64_t>(kf < 0 ? kf - 0.5 : kf + 0.5);
+  double r = x - static_cast<double>(k) * ln2; // |r| <= ~0.35
+  double p = 1.0;
+  for (int i = 17; i >= 1; --i)
+    p = 1.0 + p * r / i;
+  return std::ldexp(p, static_cast<int>(k));
+}
+
+int64_t multiplicativeOrder(int64_t u, int64_t v) {
+  int64_t o = 1;
+  for (int64_t p = u % v; p != 1 % v; p = p * u % v)
+    if (++o > v)
+      return 0;
+  return o;
+}
+
+} // namespace
+
+int64_t periodicAutocorrelation(const std::vector<int8_t> &x, int64_t shift) {
+  const int64_t v = static_cast<int64_t>(x.size());
+  if (v == 0)
+    return 0;
+  shift = ((shift % v) + v) % v;
+  int64_t s = 0;
+  for (int64_t t = 0; t < v; ++t)
+    s += x[t] * x[(t + shift) % v];
+  return s;
+}
+
+bool hasZeroPeriodicAutocorrelationSum(const GoethalsSeidelSequences &seqs) {
+  const size_t v = seqs[0].size();
+  if (v == 0)
+    return false;
+  for (const auto &x : seqs) {
+    if (x.size() != v)
+      return false;
+    for (int8_t e : x)
+      if (e != 1 && e != -1)
+        return false;
+  }
+  for (int64_t s = 1; s < static_cast<int64_t>(v); ++s) {
+    int64_t sum = 0;
+    for (const auto &x : seqs)
+      sum += periodicAutocorrelation(x, s);
+    if (sum != 0)
+      return false;
+  }
+  return true;
+}
+
+Matrix<int8_t> goethalsSeidelMatrix(const GoethalsSeidelSequences &seqs) {
+  const int64_t v = static_cast<int64_t>(seqs[0].size());
+  for (const auto &x : seqs) {
+    if (static_cast<int64_t>(x.size()) != v || v == 0)
+      return Matrix<int8_t>();
+    for (int8_t e : x)
+      if (e != 1 && e != -1)
+        return Matrix<int8_t>();
+  }
+  // Circulant X with first row x: X[i][j] = x[(j - i) mod v]. With R the
+  // back-diagonal permutation (R[i][j] = [i + j == v - 1]):
+  //   (X R)[i][j]   = X[i][v-1-j]      = x[(v - 1 - j - i) mod v],
+  //   (X^T R)[i][j] = X[v-1-j][i]      = x[(i + j + 1) mod v].
+  auto circ = [&](int x, int64_t i, int64_t j) {
+    return seqs[x][((j - i) % v + v) % v];
+  };
+  auto circR = [&](int x, int64_t i, int64_t j) {
+    return seqs[x][(((v - 1 - j - i) % v) + v) % v];
+  };
+  auto circTR = [&](int x, int64_t i, int64_t j) {
+    return seqs[x][(i + j + 1) % v];
+  };
+  enum Kind { Plain, R, TR };
+  // Block (row, col): which sequence (A=0, B=1, C=2, D=3), which form, sign.
+  struct Block {
+    int seq;
+    Kind kind;
+    int sign;
+  };
+  const Block layout[4][4] = {
+      {{0, Plain, 1}, {1, R, 1}, {2, R, 1}, {3, R, 1}},
+      {{1, R, -1}, {0, Plain, 1}, {3, TR, 1}, {2, TR, -1}},
+      {{2, R, -1}, {3, TR, -1}, {0, Plain, 1}, {1, TR, 1}},
+      {{3, R, -1}, {2, TR, 1}, {1, TR, -1}, {0, Plain, 1}}};
+  Matrix<int8_t> h(4 * v, 4 * v, 0);
+  for (int br = 0; br < 4; ++br)
+    for (int bc = 0; bc < 4; ++bc) {
+      const Block &b = layout[br][bc];
+      for (int64_t i = 0; i < v; ++i)
+        for (int64_t j = 0; j < v; ++j) {
+          int e = b.kind == Plain ? circ(b.seq, i, j)
+                  : b.kind == R   ? circR(b.seq, i, j)
+                                  : circTR(b.seq, i, j);
+          h.at(br * v + i, bc * v + j) = static_cast<int8_t>(b.sign * e);
+        }
+    }
+  return h;
+}
+
+std::vector<int64_t> goethalsSeidelLengths() {
+  std::vector<int64_t> lengths;
+  for (const KeptSequences &k : kKeptSequences)
+    lengths.push_back(k.length);
+  return lengths;
+}
+
+std::vector<GoethalsSeidelKeptSearch> goethalsSeidelKeptSearches() {
+  std::vector<GoethalsSeidelKeptSearch> searches;
+  for (const KeptSequences &k : kKeptSequences)
+    searches.push_back({k.length, k.multiplierOrder, k.seed});
+  return searches;
+}
+
+bool goethalsSeidelSequences(int64_t v, GoethalsSeidelSequences &out) {
+  for (const KeptSequences &k : kKeptSequences) {
+    if (k.length != v)
+      continue;
+    for (int i = 0; i < 4; ++i) {
+      out[i].assign(static_cast<size_t>(v), 1);
+      for (int64_t t = 0; t < v; ++t)
+        out[i][t] = k.seq[i][t] == '-' ? -1 : 1;
+    }
+    return true;
+  }
+  return false;
+}
+
+GoethalsSeidelSearchResult
+searchGoethalsSeidelSequences(const GoethalsSeidelSearchOptions &opts) {
+  GoethalsSeidelSearchResult res;
+  const int64_t v = opts.length;
+  if (v < 1 || v > (int64_t(1) << 20)) {
+    res.error = "length must be in [1, 2^20], got " + std::to_string(v);
+    return res;
+  }
+  if (opts.stepsPerRestart < 1 || opts.maxRestarts < 1 ||
+      !(opts.startTemperature > 0) || !(opts.endTemperature > 0)) {
+    res.error = "steps, restarts and temperatures must be positive";
+    return res;
+  }
+  // Orbits of t -> u t (mod v); u = 1 gives singletons.
+  int64_t u = 0;
+  for (int64_t c = 1; c < std::max<int64_t>(v, 2) && u == 0; ++c)
+    if (std::gcd(c, v) == 1 && multiplicativeOrder(c, v) == opts.multiplierOrder)
+      u = c;
+  if (u == 0) {
+    res.error = "no unit of multiplicative order " +
+                std::to_string(opts.multiplierOrder) + " modulo " +
+                std::to_string(v);
+    return res;
+  }
+  res.multiplier = u;
+  std::vector<int64_t> orbitOf(static_cast<size_t>(v), -1);
+  std::vector<std::vector<int64_t>> orbits;
+  for (int64_t t = 0; t < v; ++t) {
+    if (orbitOf[t] >= 0)
+      continue;
+    std::vector<int64_t> o;
+    int64_t p = t;
+    do {
+      orbitOf[p] = static_cast<int64_t>(orbits.size());
+      o.push_back(p);
+      p = p * u % v;
+    } while (p != t);
+    orbits.push_back(std::move(o));
+  }
+  const int64_t numOrbits = static_cast<int64_t>(orbits.size());
+  // PAF(s) = PAF(v - s): the shifts 1..v/2 carry every constraint.
+  const int64_t h = v / 2;
+  std::mt19937_64 rng(opts.seed);
+  auto uniform = [&] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };
+  std::array<std::vector<int>, 4> x;
+  for (auto &s : x)
+    s.assign(static_cast<size_t>(v), 1);
+  std::vector<int64_t> paf(static_cast<size_t>(h + 1)), delta(paf.size());
+  const double beta0 = 1.0 / opts.startTemperature,
+               beta1 = 1.0 / opts.endTemperature;
+  for (int64_t restart = 0; restart < opts.maxRestarts; ++restart) {
+    res.restarts = restart + 1;
+    for (auto &s : x)
+      for (const auto &o : orbits) {
+        int sign = (rng() >> 63) ? -1 : 1;
+        for (int64_t t : o)
+          s[t] = sign;
+      }
+    std::fill(paf.begin(), paf.end(), 0);
+    for (const auto &s : x)
+      for (int64_t d = 1; d <= h; ++d)
+        for (int64_t t = 0; t < v; ++t)
+          paf[d] += s[t] * s[(t + d) % v];
+    int64_t energy = 0;
+    for (int64_t d = 1; d <= h; ++d)
+      energy += paf[d] * paf[d];
+    for (int64_t step = 0; step < opts.stepsPerRestart && energy != 0;
+         ++step) {
+      ++res.steps;
+      const int i = static_cast<int>(rng() % 4);
+      const int64_t o = static_cast<int64_t>(rng() % numOrbits);
+      const std::vector<int> &s = x[i];
+      // Flipping the orbit changes the products with exactly one end in it.
+      int64_t dE = 0;
+      for (int64_t d = 1; d <= h; ++d) {
+        int64_t c = 0;
+        for (int64_t t : orbits[o]) {
+          int64_t fwd = (t + d) % v, bwd = (t - d + v) % v;
+          if (orbitOf[fwd] != o)
+            c -= 2 * s[t] * s[fwd];
+          if (orbitOf[bwd] != o)
+            c -= 2 * s[t] * s[bwd];
+        }
+        delta[d] = c;
+        dE += c * (2 * paf[d] + c);
+      }
+      bool accept = dE <= 0;
+      if (!accept) {
+        const double beta =
+            beta0 + (beta1 - beta0) * static_cast<double>(step) /
+                        static_cast<double>(opts.stepsPerRestart);
+        accept = uniform() < portableExp(-beta * static_cast<double>(dE) / 16.0);
+      }
+      if (!accept)
+        continue;
+      for (int64_t t : orbits[o])
+        x[i][t] = -x[i][t];
+      for (int64_t d = 1; d <= h; ++d)
+        paf[d] += delta[d];
+      energy += dE;
+    }
+    if (energy == 0) {
+      res.found = true;
+      for (int k = 0; k < 4; ++k)
+        res.seqs[k].assign(x[k].begin(), x[k].end());
+      return res;
+    }
+  }
+  return res;
+}
+
+namespace {
+
 bool paleyIField(int64_t m) {
   int64_t p, k, q = m - 1;
   return isPrimePower(q, p, k) && q % 4 == 3;
@@ -153,7 +443,16 @@ bool paleyIIField(int64_t m) {
   return m % 2 == 0 && isPrimePower(q, p, k) && q % 4 == 1;
 }
 
-enum class Construction { None, Identity, PaleyI, PaleyII };
+bool goethalsSeidelKept(int64_t m) {
+  if (m % 4 != 0)
+    return false;
+  for (const KeptSequences &k : kKeptSequences)
+    if (4 * k.length == m)
+      return true;
+  return false;
+}
+
+enum class Construction { None, Identity, PaleyI, PaleyII, GoethalsSeidel };
 
 /// How a Hadamard matrix of order m (the factor next to 2^a) is built.
 Construction constructionFor(int64_t m) {
@@ -165,6 +464,8 @@ Construction constructionFor(int64_t m) {
     return Construction::PaleyI;
   if (paleyIIField(m))
     return Construction::PaleyII;
+  if (goethalsSeidelKept(m))
+    return Construction::GoethalsSeidel;
   return Construction::None;
 }
 
@@ -233,6 +534,11 @@ Matrix<int8_t> blockMatrix(int64_t m) {
     return paleyI(m - 1);
   case Construction::PaleyII:
     return paleyII(m / 2 - 1);
+  case Construction::GoethalsSeidel: {
+    GoethalsSeidelSequences seqs;
+    goethalsSeidelSequences(m / 4, seqs);
+    return goethalsSeidelMatrix(seqs);
+  }
   case Construction::None:
     break;
   }
@@ -260,10 +566,14 @@ std::string hadamardUnsupportedReason(int64_t n) {
   splitOrder(n, pow2, m);
   if (m != 0)
     return "";
+  std::string lengths;
+  for (const KeptSequences &k : kKeptSequences)
+    lengths += (lengths.empty() ? "" : ", ") + std::to_string(k.length);
   return "no Hadamard construction for order " + std::to_string(n) +
          ": supported orders are 2^a * m with m = 1, m = q + 1 (q a prime "
-         "power, q = 3 mod 4, Paley I) or m = 2(q + 1) (q a prime power, "
-         "q = 1 mod 4, Paley II)";
+         "power, q = 3 mod 4, Paley I), m = 2(q + 1) (q a prime power, "
+         "q = 1 mod 4, Paley II) or m = 4v with v in {" + lengths +
+         "} (Goethals-Seidel, sequences found by qqq-hadamard-search)";
 }
 
 Matrix<int8_t> hadamardMatrix(int64_t n) {
@@ -273,11 +583,19 @@ Matrix<int8_t> hadamardMatrix(int64_t n) {
     return Matrix<int8_t>();
   Matrix<int8_t> block = blockMatrix(m);
   Matrix<int8_t> h(n, n);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      int64_t pi = i / m, pj = j / m;
-      int s = __builtin_popcountll(static_cast<unsigned long long>(pi & pj)) & 1 ? -1 : 1;
-      h.at(i, j) = static_cast<int8_t>(s * block.at(i % m, j % m));
+  // h[pi*m + r][pj*m + c] = (-1)^popcount(pi & pj) * block[r][c].
+  for (int64_t pi = 0; pi < pow2; ++pi)
+    for (int64_t pj = 0; pj < pow2; ++pj) {
+      const int8_t s =
+          __builtin_popcountll(static_cast<unsigned long long>(pi & pj)) & 1
+              ? -1
+              : 1;
+      for (int64_t r = 0; r < m; ++r) {
+        const int8_t *src = &block.at(r, 0);
+        int8_t *dst = &h.at(pi * m + r, pj * m);
+        for (int64_t c = 0; c < m; ++c)
+          dst[c] = static_cast<int8_t>(s * src[c]);
+      }
     }
   return h;
 }
