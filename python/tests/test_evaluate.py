@@ -76,6 +76,64 @@ def test_max_windows_and_two_models(tiny, tmp_path):
     assert results[1]["ppl"] == pytest.approx(numpy_ppl(cfg2, w2, ids, 32)[0], rel=1e-5)
 
 
+def test_parallel_windows_give_the_same_sum(tiny, tmp_path):
+    cfg, w = tiny
+    ids = np.array(byte_tokenizer(cfg.vocab_size).encode("\n\n".join(ROWS)).ids)
+    windows = evaluate.make_windows(ids, 24)
+    assert len(windows) >= 4
+    session = evaluate.open_session(str(tmp_path / "tiny.onnx"), threads=1)
+    serial = evaluate.perplexity(session, windows, progress=False)
+    parallel = evaluate.perplexity(session, windows, progress=False, parallel=3)
+    # summed in window order: bit-identical, not merely close
+    assert parallel["nll_sum"] == serial["nll_sum"] and parallel["tokens"] == serial["tokens"]
+    assert serial["ppl"] == pytest.approx(numpy_ppl(cfg, w, ids, 24)[0], rel=1e-5)
+    assert evaluate.intra_threads(16, 4) == 4 and evaluate.intra_threads(3, 8) == 1
+    with pytest.raises(ValueError, match="--parallel"):
+        evaluate.intra_threads(0, 0)
+
+
+def test_checkpoint_resumes_and_slices_add_up(tiny, tmp_path):
+    cfg, w = tiny
+    ids = np.array(byte_tokenizer(cfg.vocab_size).encode("\n\n".join(ROWS)).ids)
+    windows = evaluate.make_windows(ids, 24)
+    session = evaluate.open_session(str(tmp_path / "tiny.onnx"), threads=1)
+    full = evaluate.perplexity(session, windows, progress=False)
+    # a run that stops after 2 windows leaves a checkpoint; the next run computes only the rest
+    class StopsAfter:
+        def __init__(self, inner, n):
+            self.inner, self.n = inner, n
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def run(self, *a, **k):
+            if self.n == 0:
+                raise KeyboardInterrupt
+            self.n -= 1
+            return self.inner.run(*a, **k)
+
+    ck = str(tmp_path / "ck.json")
+    with pytest.raises(KeyboardInterrupt):
+        evaluate.perplexity(StopsAfter(session, 2), windows, progress=False, checkpoint=ck)
+    with open(ck) as f:
+        assert len(json.load(f)["window_nll"]) == 2
+    resumed = evaluate.perplexity(StopsAfter(session, len(windows) - 2), windows, progress=False,
+                                  checkpoint=ck)
+    assert resumed["window_nll"] == full["window_nll"] and resumed["nll_sum"] == full["nll_sum"]
+    with pytest.raises(ValueError, match="checkpoint is for other windows"):
+        evaluate.perplexity(session, windows[1:], progress=False, checkpoint=ck)
+    # --first-window: a slice's per-window values are those of the whole run
+    out = subprocess.run([sys.executable, "-m", "qqq.evaluate", str(tmp_path / "tiny.onnx"),
+                          "--text", str(tmp_path / "test.raw"), "--seq-len", "24", "--first-window", "3",
+                          "--json", str(tmp_path / "s.json"), "--quiet"],
+                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": PY})
+    assert out.returncode == 0, out.stderr
+    part = json.loads((tmp_path / "s.json").read_text())
+    assert part["first_window"] == 3
+    assert part["results"][0]["window_nll"] == pytest.approx(full["window_nll"][2:], rel=1e-12)
+    assert not os.path.exists(str(tmp_path / "s.json.0.partial"))
+
+
 def test_window_nll_chunking():
     rng = np.random.default_rng(0)
     logits = rng.standard_normal((700, 50)).astype(np.float32) * 5
