@@ -47,7 +47,7 @@ def QQQRotatePass : Pass<"qqq-rotate", "mlir::ModuleOp"> {
   let description = [{
     Rotates the residual stream of a LLaMA-family decoder by an orthogonal
     randomized Hadamard matrix Q of the hidden size (numerics library:
-    Sylvester × Paley constructions, random signs from `seed`): the embedding
+    Sylvester × Paley or Goethals–Seidel constructions, random signs from `seed`): the embedding
     table `E ← E·Q`, every residual writer (o_proj, down_proj) `W ← Qᵀ·W`,
     `b ← b·Q`; each `qqq.rms_norm`'s γ is folded into the columns of its
     linear readers (q/k/v, gate/up, lm_head), which become `diag(γ)W·Q`, and
