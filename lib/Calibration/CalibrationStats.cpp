@@ -171,6 +171,25 @@ CalibrationStats::load(StringRef path) {
     s.sample = copyAs<float>(**smp);
     if (s.count <= 0)
       return tensorError(path, (act + ".count").str(), "must be positive");
+    // First-token statistics are optional (files written before they existed).
+    auto first = tensors.find((act + ".xtx_first").str());
+    if (first != tensors.end()) {
+      auto xf = need(".xtx_first", "F64", 2);
+      auto cf = need(".count_first", "I64", 1);
+      if (!xf)
+        return xf.takeError();
+      if (!cf)
+        return cf.takeError();
+      if ((*xf)->shape[0] != k || (*xf)->shape[1] != k ||
+          (*cf)->shape[0] != 1)
+        return tensorError(path, (act + ".xtx_first").str(),
+                           "must be " + llvm::Twine(k) + "x" + llvm::Twine(k));
+      s.xtxFirst = copyAs<double>(**xf);
+      s.countFirst = copyAs<int64_t>(**cf)[0];
+      if (s.countFirst <= 0)
+        return tensorError(path, (act + ".count_first").str(),
+                           "must be positive");
+    }
     stats->acts[act] = std::move(s);
   }
   if (stats->acts.empty())
@@ -191,21 +210,25 @@ void ActivationStats::divideChannels(const std::vector<double> &s) {
     min[j] = std::min(a, b);
     max[j] = std::max(a, b);
   }
-  for (int64_t i = 0; i < k; ++i)
-    for (int64_t j = 0; j < k; ++j)
-      xtx[i * k + j] /= s[i] * s[j];
+  for (std::vector<double> *m : {&xtx, &xtxFirst})
+    if (!m->empty())
+      for (int64_t i = 0; i < k; ++i)
+        for (int64_t j = 0; j < k; ++j)
+          (*m)[i * k + j] /= s[i] * s[j];
   for (int64_t r = 0; r < sampleRows; ++r)
     for (int64_t j = 0; j < k; ++j)
       sample[r * k + j] = float(sample[r * k + j] / s[j]);
 }
 
-void ActivationStats::rotate(const std::vector<double> &q) {
-  int64_t k = channels;
-  // tmp = xtx·Q, then xtx' = Qᵀ·tmp.
+/// Qᵀ·m·Q for K×K row-major m and Q.
+static std::vector<double> congruence(const std::vector<double> &m,
+                                      const std::vector<double> &q,
+                                      int64_t k) {
+  // tmp = m·Q, then out = Qᵀ·tmp.
   std::vector<double> tmp(k * k, 0.0), out(k * k, 0.0);
   for (int64_t i = 0; i < k; ++i)
     for (int64_t l = 0; l < k; ++l) {
-      double a = xtx[i * k + l];
+      double a = m[i * k + l];
       if (a == 0.0)
         continue;
       for (int64_t j = 0; j < k; ++j)
@@ -219,7 +242,14 @@ void ActivationStats::rotate(const std::vector<double> &q) {
       for (int64_t j = 0; j < k; ++j)
         out[i * k + j] += a * tmp[l * k + j];
     }
-  xtx = std::move(out);
+  return out;
+}
+
+void ActivationStats::rotate(const std::vector<double> &q) {
+  int64_t k = channels;
+  xtx = congruence(xtx, q, k);
+  if (!xtxFirst.empty())
+    xtxFirst = congruence(xtxFirst, q, k);
   std::vector<float> rotated(sample.size(), 0.0f);
   std::fill(min.begin(), min.end(), std::numeric_limits<float>::infinity());
   std::fill(max.begin(), max.end(), -std::numeric_limits<float>::infinity());

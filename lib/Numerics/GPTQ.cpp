@@ -75,6 +75,16 @@ void finalizeHessian(Matrix<double> &H, int64_t count) {
     }
 }
 
+void addFirstTokenWeight(Matrix<double> &H, const std::vector<double> &xtxFirst,
+                         int64_t count, int64_t countFirst, double weight) {
+  if (weight == 0.0 || countFirst <= 0)
+    return;
+  double f = weight * static_cast<double>(count) /
+             static_cast<double>(countFirst);
+  for (size_t i = 0; i < H.data.size(); ++i)
+    H.data[i] += f * xtxFirst[i];
+}
+
 Matrix<double> computeHessian(const Matrix<float> &x) {
   Matrix<double> H;
   int64_t count = 0;

@@ -13,6 +13,14 @@ tapped value name ``v``:
   v.sample f32[R',K] a uniform random sample of R' = min(R, count) rows
                      (reservoir sampling, seeded; the same token positions for
                      every value)
+  v.xtx_first   f64[K,K] Σ x xᵀ over the first token of every window only
+  v.count_first i64[1]   number of windows
+
+The first position of a window is the attention sink of LLaMA-family models:
+most queries put much of their attention on it, so an error in its keys and
+values reaches every later token. It is one token in L, so in ``v.xtx`` it
+weighs almost nothing; qqq-gptq adds it back with a weight (``--sink-weight``,
+docs/passes.md).
 
 The file's metadata records the model, text, samples, seq_len, seed, rows and
 the layer -> value map (``layers``, JSON). docs/python.md documents it.
@@ -78,15 +86,20 @@ class Accumulator:
         self.xtx = np.zeros((k, k), np.float64)
         self.count = 0
         self.sample = np.zeros((rows, k), np.float32)
+        self.xtx_first = np.zeros((k, k), np.float64)
+        self.count_first = 0
 
     def add(self, x: np.ndarray, slots: np.ndarray, rows: np.ndarray) -> None:
-        """x [T, K]; row ``rows[i]`` of x goes to reservoir slot ``slots[i]``."""
+        """x [T, K], the rows of one window; row ``rows[i]`` of x goes to
+        reservoir slot ``slots[i]``."""
         np.minimum(self.min, x.min(axis=0), out=self.min)
         np.maximum(self.max, x.max(axis=0), out=self.max)
         x64 = x.astype(np.float64)
         self.xtx += x64.T @ x64
         self.count += x.shape[0]
         self.sample[slots] = x[rows]
+        self.xtx_first += np.outer(x64[0], x64[0])
+        self.count_first += 1
 
 
 class Reservoir:
@@ -181,6 +194,8 @@ def to_tensors(stats: dict[str, Accumulator]) -> dict[str, np.ndarray]:
         out[f"{v}.xtx"] = a.xtx
         out[f"{v}.count"] = np.array([a.count], np.int64)
         out[f"{v}.sample"] = np.ascontiguousarray(a.sample[: min(a.count, a.sample.shape[0])])
+        out[f"{v}.xtx_first"] = a.xtx_first
+        out[f"{v}.count_first"] = np.array([a.count_first], np.int64)
     return out
 
 

@@ -85,6 +85,15 @@ static cl::opt<bool> mseClip("mse-clip",
 static cl::opt<double> damp("damp", cl::init(0.01),
                             cl::desc("GPTQ damping (fraction of mean diag H)"),
                             cl::cat(cat));
+static cl::opt<double> sinkWeight(
+    "sink-weight", cl::init(0.5),
+    cl::desc("share of each calibration window's first token (the attention "
+             "sink) in the GPTQ Hessian; 0 = plain sum of x x^T"),
+    cl::cat(cat));
+static cl::opt<std::string> sinkLayers(
+    "sink-layers", cl::init("[qkv]_proj$"),
+    cl::desc("regex of the layers whose GPTQ Hessian gets --sink-weight"),
+    cl::cat(cat));
 static cl::opt<std::string> skip(
     "skip", cl::init("lm_head"),
     cl::desc("regex of layer names kept in floating point"), cl::cat(cat));
@@ -240,15 +249,17 @@ int main(int argc, char **argv) {
   opts.actOrder = actOrder;
   opts.mseClip = mseClip;
   opts.damp = damp;
+  opts.sinkWeight = sinkWeight;
+  opts.sinkLayers = sinkLayers;
   opts.skip = skip;
   opts.layout = layout;
   opts.report = pipelineReport.str().str();
   errs() << formatv("[qqq-compile] quantize: preprocess={0} method={1} "
-                    "group-size={2} act-order={3} mse-clip={4} damp={5} "
+                    "group-size={2} act-order={3} mse-clip={4} damp={5} sink-weight={8} "
                     "skip='{6}' layout={7}\n",
                     preprocess, opts.method, groupSize.getValue(),
                     actOrder ? "on" : "off", mseClip ? "on" : "off",
-                    damp.getValue(), skip, layout);
+                    damp.getValue(), skip, layout, sinkWeight.getValue());
   mlir::PassManager pm(&ctx);
   pm.addPass(qqq::createQQQQuantizePipelinePass(opts));
   if (failed(pm.run(*module)))

@@ -7,6 +7,9 @@
 //   <act>.xtx f64[K,K]                   Σ x xᵀ over all calibration tokens
 //   <act>.count i64[1]                   number of tokens
 //   <act>.sample f32[R,K]                a fixed random sample of rows
+//   <act>.xtx_first f64[K,K], <act>.count_first i64[1] (optional)
+//                                        Σ x xᵀ over the first token of each
+//                                        window (the attention sink), windows
 //
 // Design: the quantization passes share one in-memory copy. A file is loaded
 // once, lazily, by the first pass that needs it (CalibrationRegistry::get),
@@ -39,11 +42,15 @@ struct ActivationStats {
   std::vector<double> xtx;     // [K*K], row-major, Σ x xᵀ
   int64_t sampleRows = 0;      // R
   std::vector<float> sample;   // [R*K], row-major
+  int64_t countFirst = 0;        // windows; 0 when the file has no first-token
+  std::vector<double> xtxFirst;  // [K*K], Σ x₀x₀ᵀ over first tokens
 
-  /// x → x / s per channel: min/max/sample divided, xtx → S⁻¹·xtx·S⁻¹.
+  /// x → x / s per channel: min/max/sample divided, xtx (and xtxFirst) →
+  /// S⁻¹·xtx·S⁻¹.
   /// A negative s flips min and max of that channel.
   void divideChannels(const std::vector<double> &s);
-  /// x → x·Q (Q: K×K row-major): xtx → Qᵀ·xtx·Q, sample → sample·Q;
+  /// x → x·Q (Q: K×K row-major): xtx (and xtxFirst) → Qᵀ·xtx·Q,
+  /// sample → sample·Q;
   /// min/max are recomputed from the rotated sample (the only rows kept).
   void rotate(const std::vector<double> &q);
 };

@@ -51,6 +51,13 @@ struct GptqResult {
 void accumulateHessian(const Matrix<float> &x, Matrix<double> &H,
                        int64_t &count);
 void finalizeHessian(Matrix<double> &H, int64_t count);
+/// Gives the first token of each calibration window (the attention sink of
+/// LLaMA-family models) the share `weight` of the Hessian's total mass:
+/// H += weight · (count / countFirst) · xtxFirst, where xtxFirst = Σ x₀x₀ᵀ over
+/// the countFirst windows and H = Σ x xᵀ over all `count` tokens (call before
+/// finalizeHessian). weight = 0 leaves H unchanged.
+void addFirstTokenWeight(Matrix<double> &H, const std::vector<double> &xtxFirst,
+                         int64_t count, int64_t countFirst, double weight);
 Matrix<double> computeHessian(const Matrix<float> &x);
 
 /// Quantizes W (N x K) with the Hessian H (K x K). Shape or group-size

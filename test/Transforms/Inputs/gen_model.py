@@ -38,15 +38,22 @@ def write_safetensors(path, tensors):
             f.write(b)
 
 
-def stats(prefix, x, sample_rows):
+def stats(prefix, x, sample_rows, window=0):
+    """The statistics python -m qqq.calibrate writes; with window > 0, rows
+    0, window, 2·window, ... are the windows' first tokens."""
     x = x.astype(np.float32)
-    return {
+    out = {
         prefix + ".min": x.min(axis=0),
         prefix + ".max": x.max(axis=0),
         prefix + ".xtx": x.astype(np.float64).T @ x.astype(np.float64),
         prefix + ".count": np.array([x.shape[0]], dtype=np.int64),
         prefix + ".sample": x[:sample_rows].copy(),
     }
+    if window:
+        first = x[::window].astype(np.float64)
+        out[prefix + ".xtx_first"] = first.T @ first
+        out[prefix + ".count_first"] = np.array([first.shape[0]], dtype=np.int64)
+    return out
 
 
 def dense(arr, elt):
@@ -73,6 +80,8 @@ def main():
     ap.add_argument("--sample", type=int, default=64)
     ap.add_argument("--outliers", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--window", type=int, default=0,
+                    help="also write first-token statistics for windows of this many rows")
     ap.add_argument("--dtype", default="f32", choices=["f32", "f16"])
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
@@ -93,8 +102,8 @@ def main():
     m = (h @ wg.T) * (h @ wu.T + bu)
     m[:, :2] *= 8.0  # not reachable from the model: only stats matter here
     tensors = {}
-    tensors.update(stats("norm0", h, a.sample))
-    tensors.update(stats("mlp_act", m, a.sample))
+    tensors.update(stats("norm0", h, a.sample, a.window))
+    tensors.update(stats("mlp_act", m, a.sample, a.window))
     write_safetensors(a.calib, tensors)
 
     t = a.dtype

@@ -72,6 +72,54 @@ TEST(Gptq, HessianOverSeveralChunksMatchesFloat64) {
     }
 }
 
+TEST(Gptq, FirstTokenWeightAddsItsShare) {
+  Matrix<double> H(2, 2, 1.0);
+  std::vector<double> first = {4.0, 2.0, 2.0, 6.0};
+  // 100 tokens in 10 windows, weight 0.5: H += 0.5 * (100 / 10) * first.
+  addFirstTokenWeight(H, first, 100, 10, 0.5);
+  EXPECT_EQ(H.data, (std::vector<double>{21.0, 11.0, 11.0, 31.0}));
+  addFirstTokenWeight(H, first, 100, 10, 0.0);
+  EXPECT_EQ(H.at(0, 0), 21.0);
+}
+
+// The attention sink: one row per window in an unusual direction. With its
+// share restored in H, GPTQ's error on those rows drops (the point of
+// --sink-weight), while the error on all rows stays far below RTN's.
+TEST(Gptq, SinkWeightLowersTheErrorOnFirstTokens) {
+  const int64_t K = 128, N = 64, windows = 16, len = 64;
+  Matrix<float> x = correlatedActivations(windows * len, K, 16, 7);
+  Matrix<float> sink = randomNormal(windows, K, 8, 0.3f);
+  for (int64_t w = 0; w < windows; ++w)
+    for (int64_t k = 0; k < K; ++k) // a shared direction plus noise
+      x.at(w * len, k) = sink.at(w, k) + (k % 5 == 0 ? 4.0f : -1.0f);
+  Matrix<float> wt = randomNormal(N, K, 9, 0.05f);
+  Matrix<float> first(windows, K);
+  for (int64_t w = 0; w < windows; ++w)
+    for (int64_t k = 0; k < K; ++k)
+      first.at(w, k) = x.at(w * len, k);
+  auto hessian = [&](double weight) {
+    Matrix<double> H;
+    int64_t count = 0, countFirst = 0;
+    accumulateHessian(x, H, count);
+    Matrix<double> F;
+    accumulateHessian(first, F, countFirst);
+    for (int64_t i = 0; i < K; ++i) // accumulate fills the upper triangle
+      for (int64_t j = 0; j < i; ++j)
+        F.at(i, j) = F.at(j, i);
+    addFirstTokenWeight(H, F.data, count, countFirst, weight);
+    finalizeHessian(H, count);
+    return H;
+  };
+  GptqResult plain = gptqQuantize(wt, hessian(0.0), GptqOptions());
+  GptqResult weighted = gptqQuantize(wt, hessian(0.5), GptqOptions());
+  ASSERT_TRUE(plain.error.empty() && weighted.error.empty());
+  double ePlain = outputError(first, wt, dequantizeGptq(plain));
+  double eWeighted = outputError(first, wt, dequantizeGptq(weighted));
+  EXPECT_LT(eWeighted, 0.7 * ePlain) << eWeighted << " vs " << ePlain;
+  double eRtn = outputError(x, wt, dequantizeWeight(quantizeWeightRTN(wt, 0)));
+  EXPECT_LT(outputError(x, wt, dequantizeGptq(weighted)), 0.8 * eRtn);
+}
+
 void expectBeatsRtn(int64_t G, bool actOrder, bool staticGroups) {
   Problem p = makeProblem(1024, 512, 96, 1);
   GptqOptions opt;

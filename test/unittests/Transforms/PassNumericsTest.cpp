@@ -66,18 +66,28 @@ Matrix<float> randomMatrix(int64_t r, int64_t c, std::mt19937 &rng,
 
 /// Writes calibration statistics for one activation in the safetensors
 /// layout python -m qqq.calibrate produces.
+/// With windowLen > 0, rows 0, windowLen, 2·windowLen, ... are the windows'
+/// first tokens and `xtx_first`/`count_first` are written too.
 void writeCalibration(const std::string &path, const std::string &act,
-                      const Matrix<float> &x) {
+                      const Matrix<float> &x, int64_t windowLen = 0) {
   int64_t k = x.cols, n = x.rows;
   std::vector<float> mn(k, INFINITY), mx(k, -INFINITY);
-  std::vector<double> xtx(k * k, 0.0);
-  for (int64_t r = 0; r < n; ++r)
+  std::vector<double> xtx(k * k, 0.0), xtxFirst(k * k, 0.0);
+  int64_t countFirst = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    bool first = windowLen > 0 && r % windowLen == 0;
+    countFirst += first;
     for (int64_t i = 0; i < k; ++i) {
       mn[i] = std::min(mn[i], x.at(r, i));
       mx[i] = std::max(mx[i], x.at(r, i));
-      for (int64_t j = 0; j < k; ++j)
-        xtx[i * k + j] += double(x.at(r, i)) * x.at(r, j);
+      for (int64_t j = 0; j < k; ++j) {
+        double v = double(x.at(r, i)) * x.at(r, j);
+        xtx[i * k + j] += v;
+        if (first)
+          xtxFirst[i * k + j] += v;
+      }
     }
+  }
   int64_t count = n;
   struct T {
     std::string name, dtype;
@@ -91,6 +101,11 @@ void writeCalibration(const std::string &path, const std::string &act,
       {act + ".xtx", "F64", {k, k}, xtx.data(), xtx.size() * 8},
       {act + ".count", "I64", {1}, &count, 8},
       {act + ".sample", "F32", {n, k}, x.data.data(), x.data.size() * 4}};
+  if (windowLen > 0) {
+    ts.push_back({act + ".xtx_first", "F64", {k, k}, xtxFirst.data(),
+                  xtxFirst.size() * 8});
+    ts.push_back({act + ".count_first", "I64", {1}, &countFirst, 8});
+  }
   std::string header = "{";
   size_t off = 0;
   for (size_t i = 0; i < ts.size(); ++i) {
@@ -237,6 +252,44 @@ TEST(PassNumerics, GptqUsesTheCalibrationHessian) {
   llvm::sys::fs::remove(calib);
 }
 
+TEST(PassNumerics, GptqWeightsTheWindowsFirstTokens) {
+  registerQQQPasses();
+  std::mt19937 rng(4);
+  Matrix<float> w = randomMatrix(32, 64, rng, 0.1f);
+  Matrix<float> x = randomMatrix(200, 64, rng, 1.0f);
+  for (int64_t r = 0; r < x.rows; r += 20) // 10 windows of 20 tokens
+    for (int64_t k = 0; k < 64; ++k)
+      x.at(r, k) = k % 4 == 0 ? 6.0f : 0.5f;
+  std::string calib = tempPath("safetensors");
+  writeCalibration(calib, "act", x, /*windowLen=*/20);
+  auto quantized = [&](const std::string &opts) {
+    Fixture fx(linearModule(w, std::vector<float>(64, 1.0f)));
+    EXPECT_TRUE(succeeded(fx.run("qqq-gptq{calibration=" + calib + opts + "}")));
+    std::vector<char> bytes = rawBytes(onlyW4A8(*fx.module).getWeight());
+    CalibrationRegistry::drop(calib);
+    return bytes;
+  };
+  // H = Σ x xᵀ + 0.5·(200 / 10)·Σ x₀x₀ᵀ, computed here independently.
+  Matrix<float> first(10, 64);
+  for (int64_t i = 0; i < 10; ++i)
+    for (int64_t k = 0; k < 64; ++k)
+      first.at(i, k) = x.at(20 * i, k);
+  Matrix<double> h = numerics::computeHessian(x), f = numerics::computeHessian(first);
+  for (size_t i = 0; i < h.data.size(); ++i) // both are 2/n-scaled
+    h.data[i] += 0.5 * (200.0 / 10.0) * f.data[i] * 10.0 / 200.0;
+  numerics::GptqResult ref = numerics::gptqQuantize(w, h, numerics::GptqOptions());
+  std::vector<uint8_t> packed;
+  ASSERT_EQ(numerics::packRowMajor(ref.q, packed), "");
+  std::vector<char> weighted = quantized(" sink-weight=0.5 sink-layers=^l0$");
+  ASSERT_EQ(weighted.size(), packed.size());
+  EXPECT_EQ(0, std::memcmp(weighted.data(), packed.data(), packed.size()));
+  std::vector<char> plain = quantized(" sink-weight=0");
+  EXPECT_NE(weighted, plain);
+  // The default sink-layers (q/k/v projections) does not match "l0".
+  EXPECT_EQ(plain, quantized(" sink-weight=0.5"));
+  llvm::sys::fs::remove(calib);
+}
+
 /// y = rmsnorm(x)·γ·Wᵀ in float64 for a row.
 std::vector<double> floatModel(const std::vector<float> &x,
                                const std::vector<float> &g,
@@ -270,10 +323,12 @@ TEST(PassNumerics, SmoothingKeepsTheFunctionAndUpdatesStatistics) {
       h.at(r, k) = float(x.at(r, k) * inv * g[k]);
   }
   std::string calib = tempPath("safetensors");
-  writeCalibration(calib, "act", h);
+  writeCalibration(calib, "act", h, /*windowLen=*/16);
   auto before = CalibrationStats::load(calib);
   ASSERT_TRUE(bool(before));
   std::vector<double> xtx0 = (*before)->lookup("act")->xtx;
+  std::vector<double> first0 = (*before)->lookup("act")->xtxFirst;
+  ASSERT_EQ((*before)->lookup("act")->countFirst, 8);
 
   Fixture fx(linearModule(w, g));
   ASSERT_TRUE(succeeded(fx.run("qqq-smooth{calibration=" + calib + "}")));
@@ -304,6 +359,8 @@ TEST(PassNumerics, SmoothingKeepsTheFunctionAndUpdatesStatistics) {
     double si = double(w2.at(0, i)) / w.at(0, i);
     EXPECT_NEAR(st->xtx[i * 64 + i], xtx0[i * 64 + i] / (si * si),
                 1e-3 * xtx0[i * 64 + i] / (si * si));
+    EXPECT_NEAR(st->xtxFirst[i * 64 + i], first0[i * 64 + i] / (si * si),
+                1e-3 * first0[i * 64 + i] / (si * si));
   }
   CalibrationRegistry::drop(calib);
   llvm::sys::fs::remove(calib);

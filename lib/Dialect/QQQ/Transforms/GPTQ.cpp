@@ -203,6 +203,10 @@ LogicalResult qqq::runGptq(ModuleOp module, const GptqConfig &cfg,
   if (!cfg.skip.empty() && !skip.isValid(regexError))
     return module.emitError() << "qqq-gptq: bad skip regex '" << cfg.skip
                               << "': " << regexError;
+  llvm::Regex sinkLayers(cfg.sinkLayers);
+  if (!sinkLayers.isValid(regexError))
+    return module.emitError() << "qqq-gptq: bad sink-layers regex '"
+                              << cfg.sinkLayers << "': " << regexError;
   CalibrationStats *calib = nullptr;
   if (!cfg.calibration.empty()) {
     auto loaded = CalibrationRegistry::get(cfg.calibration);
@@ -219,6 +223,7 @@ LogicalResult qqq::runGptq(ModuleOp module, const GptqConfig &cfg,
   SmallVector<LinearOp> linears;
   module.walk([&](LinearOp op) { linears.push_back(op); });
   int64_t index = 0, total = linears.size();
+  bool warnedNoFirst = false;
   for (LinearOp op : linears) {
     ++index;
     std::string name = op.getLayerName().str();
@@ -259,6 +264,19 @@ LogicalResult qqq::runGptq(ModuleOp module, const GptqConfig &cfg,
     if (!cfg.rtn) {
       hessian = Matrix<double>(w->cols, w->cols);
       hessian.data = stats->xtx;
+      double sinkWeight = sinkLayers.match(name) ? cfg.sinkWeight : 0.0;
+      if (sinkWeight != 0.0 && stats->countFirst > 0)
+        numerics::addFirstTokenWeight(hessian, stats->xtxFirst, stats->count,
+                                      stats->countFirst, sinkWeight);
+      else if (sinkWeight != 0.0 && !warnedNoFirst) {
+        warnedNoFirst = true;
+        op.emitWarning() << "qqq-gptq: calibration file '" << cfg.calibration
+                         << "' has no first-token statistics ('"
+                         << op.getInputName()
+                         << ".xtx_first'): sink-weight is ignored; re-run "
+                            "python -m qqq.calibrate to get them";
+      }
+      rec["sink_weight"] = stats->countFirst > 0 ? sinkWeight : 0.0;
       numerics::finalizeHessian(hessian, stats->count);
     }
     // Shapes and the group size are checked above: the numerics library
@@ -315,6 +333,8 @@ struct QQQGPTQPass : qqq::impl::QQQGPTQPassBase<QQQGPTQPass> {
     cfg.actOrder = actOrder;
     cfg.mseClip = mseClip;
     cfg.damp = damp;
+    cfg.sinkWeight = sinkWeight;
+    cfg.sinkLayers = sinkLayers;
     cfg.blockSize = blockSize;
     cfg.skip = skip;
     cfg.preprocess = *pre;

@@ -90,6 +90,8 @@ struct QQQQuantizePipelinePass
       gc.actOrder = actOrder;
       gc.mseClip = mseClip;
       gc.damp = damp;
+      gc.sinkWeight = sinkWeight;
+      gc.sinkLayers = sinkLayers;
       gc.skip = skip;
       gc.preprocess = *pre;
       ok = succeeded(runStage(method, [&](llvm::json::Array &r) {
@@ -114,6 +116,8 @@ struct QQQQuantizePipelinePass
           {"act_order", bool(actOrder)},
           {"mse_clip", bool(mseClip)},
           {"damp", double(damp)},
+          {"sink_weight", double(sinkWeight)},
+          {"sink_layers", std::string(sinkLayers)},
           {"skip", std::string(skip)},
           {"layout", std::string(layout)}};
       llvm::json::Object doc{{"pipeline", "qqq-quantize-pipeline"},

@@ -50,6 +50,8 @@ struct GptqConfig {
   bool actOrder = false;
   bool mseClip = false;
   double damp = 0.01;
+  double sinkWeight = 0.5; // share of the windows' first tokens in H
+  std::string sinkLayers = "[qkv]_proj$"; // layers whose H gets it
   int64_t blockSize = 128;
   std::string skip = "lm_head";
   Preprocess preprocess = Preprocess::none;
