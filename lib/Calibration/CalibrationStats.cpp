@@ -172,8 +172,7 @@ CalibrationStats::load(StringRef path) {
     if (s.count <= 0)
       return tensorError(path, (act + ".count").str(), "must be positive");
     // First-token statistics are optional (files written before they existed).
-    auto first = tensors.find((act + ".xtx_first").str());
-    if (first != tensors.end()) {
+    if (tensors.count((act + ".xtx_first").str())) {
       auto xf = need(".xtx_first", "F64", 2);
       auto cf = need(".count_first", "I64", 1);
       if (!xf)

@@ -9,6 +9,7 @@ which equals GPTQ's exp(mean over windows of the window's mean loss).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -42,6 +43,14 @@ def window_nll(logits: np.ndarray, window: np.ndarray, chunk: int = 256) -> floa
         lse = m[:, 0] + np.log(np.exp(rows - m).sum(axis=-1))
         total += float(np.sum(lse - rows[np.arange(len(rows)), targets[start:start + len(rows)]]))
     return total
+
+
+def write_json(path: str, obj, indent: int | None = None) -> None:
+    """Writes ``path`` through a temporary file and a rename: never half-written."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=indent)
+    os.replace(tmp, path)
 
 
 def intra_threads(threads: int, parallel: int) -> int:
@@ -81,7 +90,6 @@ def perplexity(session, windows: np.ndarray, label: str = "", progress=True, par
 
     inp = session.get_inputs()[0].name
     out = session.get_outputs()[0].name
-    import hashlib
     key = {"label": label, "windows": int(len(windows)), "seq_len": int(windows.shape[1]),
            "tokens_sha256": hashlib.sha256(np.ascontiguousarray(windows, dtype=np.int64)).hexdigest()}
     nlls: list[float] = []
@@ -102,19 +110,13 @@ def perplexity(session, windows: np.ndarray, label: str = "", progress=True, par
                              f"of {len(window)} tokens")
         return window_nll(logits, window)
 
-    def save() -> None:
-        tmp = checkpoint + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"key": key, "window_nll": nlls}, f)
-        os.replace(tmp, checkpoint)
-
     t0 = time.time()
     done_before = len(nlls)
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         for nll in pool.map(one, windows[done_before:]):
             nlls.append(nll)
             if checkpoint:
-                save()
+                write_json(checkpoint, {"key": key, "window_nll": nlls})
             if progress:
                 i = len(nlls)
                 el = time.time() - t0
@@ -188,10 +190,7 @@ def main(argv=None) -> int:
         report = {"text": args.text, "tokenizer": tok_path, "seq_len": args.seq_len,
                   "text_tokens": int(len(ids)), "max_windows": args.max_windows,
                   "first_window": args.first_window, "results": results}
-        tmp = args.json + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=1)
-        os.replace(tmp, args.json)
+        write_json(args.json, report, indent=1)
         for i in range(len(args.models)):
             if os.path.exists(f"{args.json}.{i}.partial"):
                 os.remove(f"{args.json}.{i}.partial")
