@@ -46,43 +46,58 @@ __device__ __forceinline__ uint4 ld_stream16(const void *p) {
 __device__ __forceinline__ u32 nib_lo16(u32 w) { return (w << 4) & 0xF0F0F0F0u; }
 __device__ __forceinline__ u32 nib_hi16(u32 w) { return w & 0xF0F0F0F0u; }
 
-// Per-group: bytes of 16 * q -> bytes of rne(q * s) (|result| <= 127 by the
-// quantizer). All in the FP32 pipe, no int<->float conversion instructions:
-//   q   = float(0x4B000000 | (q + 8)) - (2^23 + 8)        exact
-//   w   = fma(q, s, 1.5 * 2^23)                           q * s is exact (|q| <= 8,
-//         s an f16), so the single rounding of the fma is rne(q * s) placed
-//         in the low mantissa bits (1.5 * 2^23 is even: ties stay to even);
-//   the low byte of each result's bits is w8 (two's complement).
-__device__ __forceinline__ u32 group_scale4(u32 r16, float s) {
-  u32 o = r16 ^ 0x80808080u; // each byte: (q + 8) << 4
-  u32 f[4];
-#pragma unroll
-  for (int b = 0; b < 4; ++b) {
-    float q = __fsub_rn(__uint_as_float(0x4B000000u | ((o >> (8 * b + 4)) & 0xFu)),
-                        8388616.0f);
-    f[b] = __float_as_uint(__fmaf_rn(q, s, 12582912.0f));
-  }
-  return __byte_perm(__byte_perm(f[0], f[1], 0x0040),
-                     __byte_perm(f[2], f[3], 0x0040), 0x5410);
+// Per-group: int4 -> int8 bytes of rne(q * s) (|result| <= 127 by the
+// quantizer), two weights per f16x2 instruction, no int<->float conversion:
+//   h = f16 bits 0x6400 | (nibble ^ 8) = 1032 + q          exact
+//   t = h - 1032 = q                                       exact
+//   r = fma.rn(t, s, 1536): q * s is exact inside the fma and the result lies
+//       in [1024, 2048), where the f16 ulp is 1, so the single rounding gives
+//       1536 + rne(q * s) (1536 is even: ties stay to even);
+//   r's bits are 0x6600 + rne(q * s): the low byte is the int8 (two's
+//   complement). s2 holds the f16 scale in both halves.
+__device__ __forceinline__ u32 group_scale_pair(u32 w, int shift, u32 s2) {
+  u32 h = ((w >> shift) & 0x000F000Fu) ^ 0x64086408u;
+  u32 t, r;
+  asm("add.rn.f16x2 %0, %1, %2;\n" : "=r"(t) : "r"(h), "r"(0xE408E408u));
+  asm("fma.rn.f16x2 %0, %1, %2, %3;\n"
+      : "=r"(r)
+      : "r"(t), "r"(s2), "r"(0x66006600u));
+  return r;
+}
+// The four int8 of one packed word's low nibbles (h = 0, scale s_lo2) or
+// high nibbles (h = 1, s_hi2): pairs (byte 0, byte 2) and (byte 1, byte 3).
+template <int H>
+__device__ __forceinline__ u32 group_scale4(u32 w, u32 s2) {
+  u32 p02 = group_scale_pair(w, 4 * H, s2);
+  u32 p13 = group_scale_pair(w, 4 * H + 8, s2);
+  return __byte_perm(p02, p13, 0x6240);
 }
 
 // The four A registers of one k32 step (s = 0, 1) from a lane's 16 bytes
-// (docs/kernels.md: word j = 2 s + r / 2, nibble h = r % 2).
+// (docs/kernels.md: word j = 2 s + r / 2, nibble h = r % 2). Per channel the
+// registers hold 16 q; per group rne(q * s_grp), with s_lo2 / s_hi2 the f16
+// scales of rows gid / gid + 8 (both halves).
 template <int GROUP>
-__device__ __forceinline__ void a_fragment(const uint4 &w, int s, float s_lo,
-                                           float s_hi, u32 a[4]) {
+__device__ __forceinline__ void a_fragment(const uint4 &w, int s, u32 s_lo2,
+                                           u32 s_hi2, u32 a[4]) {
   u32 w0 = s == 0 ? w.x : w.z;
   u32 w1 = s == 0 ? w.y : w.w;
-  a[0] = nib_lo16(w0);
-  a[1] = nib_hi16(w0);
-  a[2] = nib_lo16(w1);
-  a[3] = nib_hi16(w1);
   if (GROUP > 0) {
-    a[0] = group_scale4(a[0], s_lo);
-    a[1] = group_scale4(a[1], s_hi);
-    a[2] = group_scale4(a[2], s_lo);
-    a[3] = group_scale4(a[3], s_hi);
+    a[0] = group_scale4<0>(w0, s_lo2);
+    a[1] = group_scale4<1>(w0, s_hi2);
+    a[2] = group_scale4<0>(w1, s_lo2);
+    a[3] = group_scale4<1>(w1, s_hi2);
+  } else {
+    a[0] = nib_lo16(w0);
+    a[1] = nib_hi16(w0);
+    a[2] = nib_lo16(w1);
+    a[3] = nib_hi16(w1);
   }
+}
+
+// An f16 scale's bits in both halves of a word.
+__device__ __forceinline__ u32 half2_bits(unsigned short s) {
+  return static_cast<u32>(s) * 0x00010001u;
 }
 
 __device__ __forceinline__ void mma_s8_16832(int c[4], const u32 a[4],

@@ -104,16 +104,17 @@ __global__ void __launch_bounds__(WARPS * 32)
     const u8 *xs = smem + (kt % STAGES) * STAGE_BYTES;
 #pragma unroll
     for (int j = 0; j < K64; ++j) {
-      float sg[RB][2];
+      u32 sg[RB][2];
 #pragma unroll
       for (int rb = 0; rb < RB; ++rb) {
-        sg[rb][0] = sg[rb][1] = 1.0f;
+        sg[rb][0] = sg[rb][1] = 0;
         if (GROUP > 0) {
           int g = (k_begin + kt * TILE_K + j * 64) / (GROUP > 0 ? GROUP : 1);
-          const __half *row = s_grp + static_cast<size_t>(g) * N + nrow0 +
-                              16 * rb + gid;
-          sg[rb][0] = __half2float(row[0]);
-          sg[rb][1] = __half2float(row[8]);
+          const unsigned short *row =
+              reinterpret_cast<const unsigned short *>(s_grp) +
+              static_cast<size_t>(g) * N + nrow0 + 16 * rb + gid;
+          sg[rb][0] = half2_bits(row[0]);
+          sg[rb][1] = half2_bits(row[8]);
         }
       }
 #pragma unroll

@@ -1,14 +1,17 @@
 // w4a8_gemm_sm90.cuh - W4A8 GEMM with wgmma.mma_async s8 (sm_90a).
 //
 // Swapped operands: Y^T = W X^T. Each warpgroup owns 64 weight rows (wgmma's
-// M) and the CTA's TILE_M tokens (wgmma's N, 8..256). The weights go straight
-// from global memory into registers (one 16-byte load per lane per 64 K in
-// sm90_interleaved, one tile ahead), are widened int4 -> int8 in registers
-// (per channel: the high-nibble trick, 16 q; per group: rne(q s_grp)) and
-// enter wgmma as the register A operand. The activation tile (K-major, the
+// M) and the CTA's TILE_M tokens (wgmma's N, 8..256). In sm90_interleaved a
+// 64-row block's K range is contiguous, so each K tile of a warpgroup's
+// weights (and, per group, its 64 rows' scales) is one bulk asynchronous copy
+// (cp.async.bulk, completing on an mbarrier) into a STAGES-deep shared-memory
+// ring: many bytes in flight per SM at no register cost. Each lane reads its
+// 16 bytes per 64 K from there, widens int4 -> int8 in registers (per
+// channel: the high-nibble trick, 16 q; per group: rne(q s_grp) in f16x2) and
+// feeds wgmma's register A operand. The activation tile (K-major, the
 // no-swizzle core-matrix layout: 16-byte chunk c of token t at
-// c * TILE_M * 16 + t * 16, LBO = TILE_M * 16, SBO = 128) goes through a
-// STAGES-deep cp.async pipeline and is read by wgmma through a shared-memory
+// c * TILE_M * 16 + t * 16, LBO = TILE_M * 16, SBO = 128) goes through the
+// same STAGES with cp.async and is read by wgmma through a shared-memory
 // descriptor. Split-K reduces int32 partials exactly in the workspace; the
 // last CTA applies the epilogue. Contract: include/qqq/CodeGen/KernelCatalog.h.
 #pragma once
@@ -35,6 +38,37 @@ __device__ __forceinline__ void fence_acc(int (&acc)[MB][4]) {
       asm volatile("" : "+r"(acc[mb][i])::"memory");
 }
 
+// mbarrier with one arrival per phase (the thread that issues the copies).
+__device__ __forceinline__ void mbar_init(u32 bar) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" ::"r"(bar)
+               : "memory");
+}
+__device__ __forceinline__ void mbar_expect_tx(u32 bar, u32 bytes) {
+  asm volatile(
+      "mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar),
+      "r"(bytes)
+      : "memory");
+}
+__device__ __forceinline__ void mbar_wait(u32 bar, u32 parity) {
+  u32 done = 0;
+  do {
+    asm volatile("{\n.reg .pred p;\n"
+                 "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+                 "selp.u32 %0, 1, 0, p;\n}\n"
+                 : "=r"(done)
+                 : "r"(bar), "r"(parity)
+                 : "memory");
+  } while (!done);
+}
+// Global -> shared bulk copy (bytes % 16 == 0, both addresses 16-aligned).
+__device__ __forceinline__ void bulk_copy(u32 dst, const void *src, u32 bytes,
+                                          u32 bar) {
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::"
+               "bytes [%0], [%1], %2, [%3];\n" ::"r"(dst),
+               "l"(src), "r"(bytes), "r"(bar)
+               : "memory");
+}
+
 template <int N, int K, int GROUP, int TILE_M, int TILE_N, int TILE_K,
           int STAGES, int WARPS, int SPLIT_K>
 __global__ void __launch_bounds__(WARPS * 32)
@@ -44,27 +78,38 @@ __global__ void __launch_bounds__(WARPS * 32)
                    const __half *__restrict__ bias, __half *__restrict__ y,
                    int M, int *__restrict__ workspace) {
   constexpr int THREADS = WARPS * 32;
+  constexpr int WGS = WARPS / 4;
   constexpr int MB = TILE_M / 8;
   constexpr int K_CTA = K / SPLIT_K;
   constexpr int KT = K_CTA / TILE_K;
   constexpr int K64 = TILE_K / 64;
-  constexpr int STAGE_BYTES = TILE_M * TILE_K;
+  constexpr int X_STAGE = TILE_M * TILE_K;
   constexpr int CHUNKS = TILE_M * TILE_K / 16;
+  // Per warpgroup and K tile: K64 blocks of 2048 bytes; per group, the 64
+  // rows' f16 scales (128 bytes) of each group the tile touches.
+  constexpr int W_WG = K64 * 2048;
+  constexpr int G = GROUP > 0 ? GROUP : TILE_K;
+  constexpr int GPT = GROUP > 0 ? (G < TILE_K ? TILE_K / G : 1) : 0;
+  constexpr int S_WG = GPT * 128;
+  constexpr int W_STAGE = WGS * (W_WG + S_WG);
   static_assert(WARPS % 4 == 0 && TILE_N == 16 * WARPS, "tile_n = 64 / wg");
   static_assert(TILE_M == 8 || TILE_M == 16 || TILE_M == 32 || TILE_M == 64 ||
                     TILE_M == 128 || TILE_M == 256,
                 "tile_m");
   static_assert(TILE_K % 64 == 0, "tile_k");
   static_assert(N % TILE_N == 0 && K % (TILE_K * SPLIT_K) == 0, "shape");
-  static_assert(GROUP == 0 ||
-                    (GROUP % 64 == 0 && K % (GROUP > 0 ? GROUP : 1) == 0),
+  static_assert(GROUP == 0 || (GROUP % 64 == 0 && K % G == 0 &&
+                               (TILE_K % G == 0 || G % TILE_K == 0)),
                 "group");
-  static_assert(STAGES >= 2, "stages");
+  static_assert(STAGES >= 3, "stages: one in flight, one in use, one ahead");
 
   extern __shared__ uint4 smem_raw[];
   u8 *smem = reinterpret_cast<u8 *>(smem_raw);
+  u8 *wsmem = smem + STAGES * X_STAGE;
+  const u32 bar_base = smem_addr(wsmem + STAGES * W_STAGE);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int gid = lane >> 2;
+  const int wg = warp / 4;
   const int m0 = blockIdx.y * TILE_M;
   const int k_begin = blockIdx.z * K_CTA;
   // Warp w of warpgroup g: rows 64 g + 16 (w % 4) of the CTA's tile.
@@ -78,37 +123,61 @@ __global__ void __launch_bounds__(WARPS * 32)
       bool p = m < M;
       const i8 *src = x + static_cast<size_t>(p ? m : 0) * K + k_begin +
                       kt * TILE_K + col * 16;
-      cp_async16(smem + stage * STAGE_BYTES + col * (TILE_M * 16) + row * 16,
-                 src, p);
+      cp_async16(smem + stage * X_STAGE + col * (TILE_M * 16) + row * 16, src,
+                 p);
     }
   };
-  // sm90_interleaved: block (nb, k64) of 2048 bytes, warp (w % 4) at +512 w.
-  const u8 *wbase = w +
-                    (static_cast<size_t>(nrow0 / 64) * (K / 64) + k_begin / 64) *
-                        2048 +
-                    ((nrow0 / 16) % 4) * 512 + lane * 16;
-  // One K tile of a lane's weights and (per group) its two rows' group
-  // scales: both prefetched together, so the conversion never waits on a
-  // scale load.
-  struct WTile {
-    uint4 w[K64];
-    unsigned short s[K64][2];
-  };
-  const unsigned short *sgrp_bits =
-      reinterpret_cast<const unsigned short *>(s_grp);
-  auto load_w = [&](WTile &dst, int kt) {
+  // One thread copies K tile kt of every warpgroup's weights (and scales)
+  // into ring slot `stage`.
+  auto issue_w = [&](int stage, int kt) {
+    const u32 bar = bar_base + 8 * stage;
+    const u32 dst = smem_addr(wsmem + stage * W_STAGE);
+    mbar_expect_tx(bar, W_STAGE);
 #pragma unroll
-    for (int j = 0; j < K64; ++j) {
-      dst.w[j] = ld_stream16(wbase + (kt * K64 + j) * 2048);
-      if (GROUP > 0) {
-        int g = (k_begin + kt * TILE_K + j * 64) / (GROUP > 0 ? GROUP : 1);
-        const unsigned short *row =
-            sgrp_bits + static_cast<size_t>(g) * N + nrow0 + gid;
-        dst.s[j][0] = __ldg(row);
-        dst.s[j][1] = __ldg(row + 8);
+    for (int g = 0; g < WGS; ++g) {
+      size_t nb = static_cast<size_t>(blockIdx.x) * WGS + g;
+      bulk_copy(dst + g * W_WG,
+                w + (nb * (K / 64) + (k_begin + kt * TILE_K) / 64) * 2048,
+                W_WG, bar);
+#pragma unroll
+      for (int i = 0; i < GPT; ++i) {
+        int grp = (k_begin + kt * TILE_K) / G + i;
+        bulk_copy(dst + WGS * W_WG + (g * GPT + i) * 128,
+                  s_grp + static_cast<size_t>(grp) * N + nb * 64, 128, bar);
       }
     }
   };
+  // Tile kt's weights as wgmma A fragments, once its copy has landed.
+  auto convert = [&](u32 (&dst)[K64][2][4], int kt) {
+    const int stage = kt % STAGES;
+    mbar_wait(bar_base + 8 * stage, (kt / STAGES) & 1);
+    const u8 *ws = wsmem + stage * W_STAGE;
+    const unsigned short *sg = reinterpret_cast<const unsigned short *>(
+        ws + WGS * W_WG + wg * S_WG);
+#pragma unroll
+    for (int j = 0; j < K64; ++j) {
+      uint4 v = *reinterpret_cast<const uint4 *>(
+          ws + wg * W_WG + j * 2048 + (warp % 4) * 512 + lane * 16);
+      u32 s_lo = 0, s_hi = 0;
+      if (GROUP > 0) {
+        const unsigned short *row =
+            sg + (G < TILE_K ? 64 * j / G : 0) * 64 + 16 * (warp % 4) + gid;
+        s_lo = half2_bits(row[0]);
+        s_hi = half2_bits(row[8]);
+      }
+#pragma unroll
+      for (int s = 0; s < 2; ++s)
+        a_fragment<GROUP>(v, s, s_lo, s_hi, dst[j][s]);
+    }
+  };
+
+  if (tid == 0) {
+#pragma unroll
+    for (int s = 0; s < STAGES; ++s)
+      mbar_init(bar_base + 8 * s);
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
 
   int acc[MB][4];
 #pragma unroll
@@ -117,51 +186,44 @@ __global__ void __launch_bounds__(WARPS * 32)
     for (int i = 0; i < 4; ++i)
       acc[mb][i] = 0;
 
+  // Tiles are requested AHEAD = STAGES - 2 steps before their MMAs: one
+  // slot belongs to the wgmma group still in flight (tile kt - 1, the tensor
+  // cores never wait for the loop), one to the tile being multiplied.
+  constexpr int AHEAD = STAGES - 2;
 #pragma unroll
-  for (int s = 0; s < STAGES - 1; ++s) {
-    if (s < KT)
+  for (int s = 0; s < AHEAD; ++s) {
+    if (s < KT) {
       load_x(s, s);
+      if (tid == 0)
+        issue_w(s, s);
+    }
     cp_async_commit();
   }
-  // Weights of tile kt as wgmma A fragments (int4 -> int8 in registers).
-  auto convert = [&](u32 (&dst)[K64][2][4], const WTile &src) {
-#pragma unroll
-    for (int j = 0; j < K64; ++j) {
-      float sg0 = 1.0f, sg1 = 1.0f;
-      if (GROUP > 0) {
-        sg0 = __half2float(__ushort_as_half(src.s[j][0]));
-        sg1 = __half2float(__ushort_as_half(src.s[j][1]));
-      }
-#pragma unroll
-      for (int s = 0; s < 2; ++s)
-        a_fragment<GROUP>(src.w[j], s, sg0, sg1, dst[j][s]);
-    }
-  };
-  // Weight tiles are prefetched two ahead into two register buffers; the
-  // loop is written as two steps with the buffers' roles swapped, so no
-  // register array is indexed at run time and no in-flight load result is
-  // moved (a move would wait for the load).
-  WTile w0, w1;
-  u32 a[K64][2][4];
-  load_w(w0, 0);
-  if (KT > 1)
-    load_w(w1, 1);
-  convert(a, w0);
-  if (KT > 2)
-    load_w(w0, 2);
   const u32 smem_base = smem_addr(smem);
 
-  auto step = [&](int kt, WTile &wnext) {
-    cp_async_wait<STAGES - 2>();
+  // Two A-fragment buffers: wgmma reads tile kt's registers while tile
+  // kt + 1 is widened into the other one (its previous reader, tile kt - 1,
+  // has completed by then). The loop is written as two role-swapped steps
+  // so no register array is indexed at run time.
+  u32 a0[K64][2][4], a1[K64][2][4];
+  convert(a0, 0);
+  auto step = [&](int kt, u32(&acur)[K64][2][4], u32(&anext)[K64][2][4]) {
+    cp_async_wait<AHEAD - 1>();
     // cp.async wrote through the generic proxy; wgmma reads through the
     // async proxy.
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+    // Every warpgroup has completed tile kt - 2's wgmma (and read its
+    // weights before that): its ring slot can be refilled.
     __syncthreads();
-    if (kt + STAGES - 1 < KT)
-      load_x((kt + STAGES - 1) % STAGES, kt + STAGES - 1);
+    if (kt + AHEAD < KT) {
+      int slot = (kt + AHEAD) % STAGES;
+      load_x(slot, kt + AHEAD);
+      if (tid == 0)
+        issue_w(slot, kt + AHEAD);
+    }
     cp_async_commit();
 
-    const u32 stage_addr = smem_base + (kt % STAGES) * STAGE_BYTES;
+    const u32 stage_addr = smem_base + (kt % STAGES) * X_STAGE;
     fence_acc<MB>(acc);
     asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
 #pragma unroll
@@ -170,35 +232,23 @@ __global__ void __launch_bounds__(WARPS * 32)
       for (int s = 0; s < 2; ++s) {
         unsigned long long desc = wgmma_desc_noswizzle(
             stage_addr + (4 * j + 2 * s) * (TILE_M * 16), TILE_M * 16, 128);
-        WgmmaS8<TILE_M>::mma(acc, a[j][s], desc);
+        WgmmaS8<TILE_M>::mma(acc, acur[j][s], desc);
       }
     asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-    // While the tensor cores run: widen the next tile's weights and start
-    // loading the tile after next into the buffer just consumed.
-    u32 an[K64][2][4];
-    if (kt + 1 < KT) {
-      convert(an, wnext);
-      if (kt + 3 < KT)
-        load_w(wnext, kt + 3);
-    }
-    asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+    // Tile kt - 1's group is done: its A registers can be overwritten.
+    asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
     fence_acc<MB>(acc);
-    if (kt + 1 < KT) {
-#pragma unroll
-      for (int j = 0; j < K64; ++j)
-#pragma unroll
-        for (int s = 0; s < 2; ++s)
-#pragma unroll
-          for (int r = 0; r < 4; ++r)
-            a[j][s][r] = an[j][s][r];
-    }
+    if (kt + 1 < KT)
+      convert(anext, kt + 1);
   };
 #pragma unroll 1
   for (int kt = 0; kt < KT; kt += 2) {
-    step(kt, w1);     // w1 holds tile kt + 1
+    step(kt, a0, a1);
     if (kt + 1 < KT)
-      step(kt + 1, w0); // w0 holds tile kt + 2
+      step(kt + 1, a1, a0);
   }
+  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+  fence_acc<MB>(acc);
   cp_async_wait<0>();
 
   if (GROUP == 0) // 16 q was multiplied: exact division by 16

@@ -251,19 +251,21 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket) {
   else
     tms = {std::min<int64_t>(m, 128), 64};
   for (int64_t tm : tms)
-    for (int64_t wp : {4, 8})
+    for (int64_t wp : {4, 8, 16})
       for (int64_t tk : {128, 256, 512})
+        for (int64_t st : {4, 6})
         for (int64_t sk : {1, 2, 4, 8}) {
-          // Small M: one warpgroup, long K tiles (more bytes in flight);
-          // large M: two warpgroups, shorter K tiles.
-          if (m <= 64 ? (wp != 4 || tk == 128) : (wp != 8 || tk == 512))
+          // Small M: one warpgroup, long K tiles and a deeper weight ring
+          // (more bytes in flight); large M: two or four warpgroups (larger
+          // CTA tiles read less from L2 per MAC), shorter K tiles.
+          if (m <= 64 ? (wp != 4 || tk == 128) : (wp == 4 || tk == 512 || st != 4))
             continue;
           GemmConfig c = def;
           c.tileM = tm;
           c.warps = wp;
           c.tileN = 16 * wp;
           c.tileK = tk;
-          c.stages = tk >= 512 ? 2 : 4;
+          c.stages = st;
           c.splitK = sk;
           if (codegen::whyInvalid(c, s))
             continue;
@@ -271,7 +273,7 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket) {
           // Split-K only towards 1..4 waves of CTAs.
           if (sk > 1 && (ctas * sk > 4 * 132 || ctas >= 132))
             continue;
-          if (sk == 1 && ctas < 66)
+          if (sk == 1 && ctas < 33)
             continue;
           if (std::find(out.begin(), out.end(), c) == out.end())
             out.push_back(c);

@@ -111,8 +111,11 @@ std::optional<std::string> whyInvalid(const GemmConfig &c,
     os << "tile_k = " << c.tileK << " must be a multiple of 64 up to 512";
     return str(os);
   }
-  if (c.stages < 2 || c.stages > 8) {
-    os << "stages = " << c.stages << " must be in 2..8";
+  // sm90 keeps one wgmma group in flight over a ring of `stages` slots: one
+  // slot for that group, one for the tile being multiplied, the rest ahead.
+  int64_t minStages = sm90 ? 3 : 2;
+  if (c.stages < minStages || c.stages > 8) {
+    os << "stages = " << c.stages << " must be in " << minStages << "..8";
     return str(os);
   }
   if (c.splitK < 1 || c.splitK > 64) {
@@ -148,6 +151,16 @@ std::optional<std::string> whyInvalid(const GemmConfig &c,
        << " accumulator registers per thread (max 128)";
     return str(os);
   }
+  // The register file (64 Ki per SM) must hold one CTA: accumulators plus
+  // about 48 registers of A fragments and addressing per thread.
+  int64_t regBudget = 65536 / (32 * c.warps);
+  if (sm90 && accRegs + 48 > std::min<int64_t>(regBudget, 255)) {
+    os << "tile_m = " << c.tileM << " with " << c.warps
+       << " warps needs about " << accRegs + 48
+       << " registers per thread (at most " << std::min<int64_t>(regBudget, 255)
+       << " fit)";
+    return str(os);
+  }
   return std::nullopt;
 }
 
@@ -171,10 +184,21 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
   g.grid[2] = static_cast<uint32_t>(c.splitK);
   g.block[0] = static_cast<uint32_t>(32 * c.warps);
   bool sm90 = c.arch == "sm_90a";
-  // sm90: activation tiles in the wgmma core-matrix layout (no padding);
-  // sm80: rows padded by 16 bytes against bank conflicts.
-  int64_t rowBytes = sm90 ? c.tileK : c.tileK + 16;
-  g.sharedBytes = static_cast<uint32_t>(c.stages * c.tileM * rowBytes);
+  if (sm90) {
+    // Per stage: the activation tile (core-matrix layout, no padding), each
+    // warpgroup's weight tile (tile_k / 2 bytes per row) and, per group, the
+    // 64 rows' f16 scales of each group the tile touches; then one 8-byte
+    // mbarrier per stage.
+    int64_t groupsPerTile =
+        s.groupSize <= 0 ? 0
+                         : (s.groupSize < c.tileK ? c.tileK / s.groupSize : 1);
+    int64_t perStage = c.tileM * c.tileK + c.tileN * c.tileK / 2 +
+                       c.tileN / 64 * groupsPerTile * 128;
+    g.sharedBytes = static_cast<uint32_t>(c.stages * (perStage + 8));
+  } else {
+    // Activation rows padded by 16 bytes against bank conflicts.
+    g.sharedBytes = static_cast<uint32_t>(c.stages * c.tileM * (c.tileK + 16));
+  }
   if (c.splitK > 1)
     g.workspaceBytes = static_cast<uint64_t>(
         (mTiles * c.tileM * s.N + nTiles * mTiles) * 4);
@@ -200,9 +224,17 @@ GemmConfig defaultConfig(const GemmShape &shape, int64_t mBucket,
   c.maxM = mBucket;
   bool sm90 = arch == "sm_90a";
   int64_t m = mBucket == 0 ? 4096 : mBucket;
-  c.warps = sm90 && m > 64 && shape.N % 128 == 0 ? 8 : 4;
+  // sm90 above M = 64: four warpgroups (256 weight rows) where N allows, two
+  // otherwise — the larger the CTA tile, the fewer bytes each MAC pulls
+  // from L2, which bounds these kernels at large M (ncu: L2 throughput
+  // ~75 % with 128 x 128 tiles). tile_m 64 up to M = 256, then 128 (16
+  // warps leave 128 registers per thread: 64 accumulators). The tuned
+  // tables (tuning/) pick these shapes for most large-M entries.
+  c.warps = 4;
+  if (sm90 && m > 64)
+    c.warps = shape.N % 256 == 0 ? 16 : shape.N % 128 == 0 ? 8 : 4;
   c.tileN = 16 * c.warps;
-  int64_t cap = sm90 ? (mBucket == 0 && shape.N >= 4096 ? 256 : 128) : 64;
+  int64_t cap = sm90 ? (m <= 256 ? 64 : 128) : 64;
   c.tileM = std::min<int64_t>(cap, (m + 7) / 8 * 8);
   // K that is not a multiple of 128 (e.g. 576 in SmolLM2) takes 64-wide
   // K tiles: the smallest the templates allow.
@@ -212,12 +244,7 @@ GemmConfig defaultConfig(const GemmShape &shape, int64_t mBucket,
   if (shape.N % c.tileN == 0) {
     int64_t ctas = shape.N / c.tileN * ((m + c.tileM - 1) / c.tileM);
     for (int64_t sk = 8; sk >= 2; sk /= 2)
-      // Per group, each split keeps at least `stages` K tiles: with fewer,
-      // the group-scale path gave wrong results on the GPU (N 576, K 1536,
-      // group 64, split 4: 3 tiles per split; per channel with 1 tile per
-      // split is bit-exact).
-      if (ctas * sk <= 2 * 132 && shape.K % (c.tileK * sk) == 0 &&
-          (shape.groupSize == 0 || shape.K / (c.tileK * sk) >= c.stages)) {
+      if (ctas * sk <= 2 * 132 && shape.K % (c.tileK * sk) == 0) {
         c.splitK = sk;
         break;
       }

@@ -5,14 +5,15 @@
 // RUN: not qqq-opt %s --qqq-select-kernels="buckets=64,16,0" 2>&1 | FileCheck %s --check-prefix=BADBUCKETS
 
 // Heuristic (catalog defaultConfig), sm_90a: one configuration per catalog
-// bucket, tile_m growing with the bucket; split-K while CTAs are few (per
-// group only while each split keeps >= stages K tiles: K = 256 here, none).
+// bucket, tile_m growing with the bucket, four warpgroups (tile_n 256) above
+// M = 64; split-K while CTAs are few (per
+// group K = 256: two splits of one 128-wide K tile).
 // CHECK-LABEL: func.func @per_channel
 // CHECK: qqq.w4a8_linear
 // CHECK-SAME: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 16, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 4, swap_ab = true>,
 // CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 32, tile_m = 32,
 // CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 64, tile_m = 64,
-// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 128, tile_m = 128, tile_n = 128, tile_k = 128, stages = 4, warps = 8,
+// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 128, tile_m = 64, tile_n = 256, tile_k = 128, stages = 4, warps = 16,
 // CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 256,
 // CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 1024,
 // CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 128,
@@ -20,7 +21,7 @@
 // CHECK-LABEL: func.func @per_group
 // CHECK: qqq.w4a8_linear {{.*}} group_scale
 // CHECK-SAME: group_size = 128
-// CHECK-SAME: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 16, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 1, swap_ab = true>,
+// CHECK-SAME: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 16, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 2, swap_ab = true>,
 
 // SM80-LABEL: func.func @per_channel
 // SM80: kernels = [#qqq.kernel<arch = "sm_80", max_m = 16, tile_m = 16, tile_n = 64, {{.*}}>, #qqq.kernel<arch = "sm_80", max_m = 64, tile_m = 64, {{.*}}>, #qqq.kernel<arch = "sm_80", max_m = 0, tile_m = 64, {{.*}}>]
@@ -30,7 +31,7 @@
 // is not in the table and gets the heuristic, with a remark.
 // TUNED: remark: layer 'layers.1.down_proj': 3 of 3 M buckets not in the tuning table; heuristic used
 // TUNED-LABEL: func.func @per_channel
-// TUNED: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 8, tile_n = 64, tile_k = 64, stages = 3, warps = 4, split_k = 8, swap_ab = true>, #qqq.kernel<arch = "sm_90a", max_m = 64, tile_m = 128, tile_n = 128, tile_k = 128, stages = 2, warps = 8, split_k = 1, swap_ab = true>, #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 128, tile_n = 128, tile_k = 128, stages = 2, warps = 8, split_k = 1, swap_ab = true>]
+// TUNED: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 8, tile_n = 64, tile_k = 64, stages = 3, warps = 4, split_k = 8, swap_ab = true>, #qqq.kernel<arch = "sm_90a", max_m = 64, tile_m = 128, tile_n = 128, tile_k = 128, stages = 3, warps = 8, split_k = 1, swap_ab = true>, #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 128, tile_n = 128, tile_k = 128, stages = 3, warps = 8, split_k = 1, swap_ab = true>]
 
 // BADARCH: error: qqq-select-kernels: unknown arch 'sm_75'
 // BADBUCKETS: error: qqq-select-kernels: buckets must increase and end with 0

@@ -280,6 +280,55 @@ void testActivationKernels(const Device &dev, const std::string &repo,
 
 } // namespace
 
+//===-- per-group conversion, exhaustively ---------------------------------===//
+
+// Every f16 scale s >= 0 with 8 s <= 127.5 (the quantizer's bound on
+// |q s|) and every q in [-8, 7]: the kernels' f16x2 conversion must equal
+// rne(q * float(s)), the CPU reference's rule.
+void testGroupConversion(const Device &dev, const std::string &repo) {
+  std::vector<Kernel> ks = buildKernels(
+      {{"group_convert.cuh", "qqq_test::group_convert_all",
+        archForFamily(dev, "sm_80")}},
+      repo, 1);
+  if (!ks[0].fn) {
+    report(false, "compile group_convert_all: " + ks[0].log);
+    return;
+  }
+  std::vector<uint16_t> scales;
+  for (uint32_t b = 0; b < 0x7C00; ++b)
+    if (8.0f * numerics::halfBitsToFloat(static_cast<uint16_t>(b)) <= 127.5f)
+      scales.push_back(static_cast<uint16_t>(b));
+  int n = static_cast<int>(scales.size());
+  DevBuf sd(scales.size() * 2), od(scales.size() * 16);
+  sd.upload(scales.data(), scales.size() * 2);
+  void *args[] = {&sd.p, &n, &od.p};
+  CU_CHECK(cuLaunchKernel(ks[0].fn, (n + 255) / 256, 1, 1, 256, 1, 1, 0,
+                          nullptr, args, nullptr));
+  CU_CHECK(cuCtxSynchronize());
+  std::vector<int8_t> got(scales.size() * 16);
+  od.download(got.data(), got.size());
+  int64_t bad = 0;
+  std::string first;
+  for (int i = 0; i < n; ++i)
+    for (int word = 0; word < 2; ++word)
+      for (int nib = 0; nib < 8; ++nib) {
+        int q = word == 0 ? nib - 8 : nib;
+        float want = std::nearbyint(static_cast<float>(q) *
+                                    numerics::halfBitsToFloat(scales[i]));
+        int8_t g = got[16 * i + 8 * word + nib];
+        if (g != static_cast<int8_t>(want) && bad++ == 0) {
+          char buf[120];
+          std::snprintf(buf, sizeof(buf),
+                        " first: s=0x%04x q=%d got %d want %d", scales[i], q,
+                        g, static_cast<int>(want));
+          first = buf;
+        }
+      }
+  report(bad == 0, "group conversion rne(q*s): " + std::to_string(n) +
+                       " scales x 16 q, mismatches=" + std::to_string(bad) +
+                       first);
+}
+
 int main(int argc, char **argv) {
   std::string repo = ".";
   bool quick = false, sanitize = false;
@@ -349,7 +398,7 @@ int main(int argc, char **argv) {
       for (int64_t G : {int64_t(0), int64_t(128)})
         for (int64_t tm : {8, 32, 64, 128})
           for (int64_t tk : {64, 256, 512})
-            for (int64_t st : {2, 3})
+            for (int64_t st : {3, 4})
               for (int64_t sk : {1, 4, 16})
                 for (int64_t wp : {4, 8}) {
                   GemmConfig c;
@@ -371,6 +420,25 @@ int main(int argc, char **argv) {
                     continue;
                   cases.push_back({"sweep", sh, c, {1, 33, 200}});
                 }
+    // Split-K with fewer K tiles per split than pipeline stages (the stage
+    // ring is never full), per channel and per group, including group 64
+    // on SmolLM2-like shapes.
+    for (const std::string &arch : archs)
+      for (GemmShape sh : {GemmShape{576, 1536, 64}, GemmShape{576, 1536, 0},
+                           GemmShape{4096, 4096, 128}})
+        for (int64_t tk : {128, 512})
+          for (int64_t sk : {2, 4}) {
+            GemmConfig c;
+            c.arch = arch;
+            c.tileM = 16;
+            c.tileK = tk;
+            c.stages = 4;
+            c.splitK = sk;
+            c.warps = 4;
+            c.tileN = 64;
+            if (!codegen::whyInvalid(c, sh))
+              cases.push_back({"few-tiles", sh, c, {1, 7, 33}});
+          }
   }
 
   // Validate and compile every distinct kernel.
@@ -503,6 +571,7 @@ int main(int argc, char **argv) {
   }
 
   if (!sanitize) {
+    testGroupConversion(dev, repo);
     std::vector<int64_t> Ks = {3584, 4096, 5120, 8192, 11008, 13824, 18944,
                                28672};
     if (quick)
