@@ -113,7 +113,8 @@ struct GemmConfig {
   int64_t tileM = 16; // tokens per CTA (the MMA's N: swapped operands)
   int64_t tileN = 64; // weight rows per CTA
   int64_t tileK = 128;
-  int64_t stages = 4; // activation smem pipeline depth
+  int64_t stages = 4; // smem pipeline depth (sm90: weight + activation ring
+                      // slots, >= 3; sm80: activation stages, >= 2)
   int64_t warps = 4;
   int64_t splitK = 1;
   bool swapAB = true; // the kernels implement the swapped form only
@@ -156,10 +157,10 @@ int64_t bucketForM(int64_t M);
 
 /// Heuristic when the tuning table has no entry (documented in
 /// docs/kernels.md):
-///  * sm_90a: tile_n = 64 (one warpgroup) for M <= 64, else 128 (two);
-///    tile_m = the bucket (a power of two >= 16), capped at 128 (256 for the
-///    unbounded bucket if N >= 4096); tile_k = 128 (64 when 128 does not
-///    divide K); stages = 4;
+///  * sm_90a: tile_n = 64 (one warpgroup) for M <= 64, else 256 (four)
+///    when 256 divides N, else 128 or 64; tile_m = the bucket (a power of
+///    two >= 16), capped at 64 up to M = 256 and at 128 above; tile_k = 128
+///    (64 when 128 does not divide K); stages = 4;
 ///    split_k = the largest power of two <= 8 such that CTAs
 ///    (N/tile_n * ceil(maxM/tile_m) * split_k) <= 2 * 132 and tile_k*split_k
 ///    divides K.
