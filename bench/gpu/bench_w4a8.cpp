@@ -256,9 +256,13 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket) {
         for (int64_t st : {4, 6})
         for (int64_t sk : {1, 2, 4, 8}) {
           // Small M: one warpgroup, long K tiles and a deeper weight ring
-          // (more bytes in flight); large M: two or four warpgroups (larger
-          // CTA tiles read less from L2 per MAC), shorter K tiles.
-          if (m <= 64 ? (wp != 4 || tk == 128) : (wp == 4 || tk == 512 || st != 4))
+          // (more bytes in flight); from M = 32 on also two or four
+          // warpgroups: each CTA re-reads the activation tile from L2, so
+          // more weight rows per CTA cut that traffic (with split-K to keep
+          // the SMs busy). Large M: two or four warpgroups, shorter K tiles.
+          bool oneWg = wp == 4 && tk != 128;
+          bool manyWg = wp != 4 && tk != 512 && st == 4;
+          if (m <= 64 ? !(oneWg || (m >= 32 && manyWg)) : !manyWg)
             continue;
           GemmConfig c = def;
           c.tileM = tm;
