@@ -366,6 +366,72 @@ TEST(PassNumerics, SmoothingKeepsTheFunctionAndUpdatesStatistics) {
   llvm::sys::fs::remove(calib);
 }
 
+// o_proj's scales go into v_proj's rows and bias (kv-heads == heads): the
+// float function W_o·(W_v·h + b_v) is unchanged.
+TEST(PassNumerics, SmoothingThroughVProjKeepsTheFunction) {
+  registerQQQPasses();
+  std::mt19937 rng(5);
+  Matrix<float> wv = randomMatrix(64, 32, rng, 0.1f);
+  Matrix<float> wo = randomMatrix(16, 64, rng, 0.1f);
+  std::vector<float> bv(64);
+  for (int64_t n = 0; n < 64; ++n)
+    bv[n] = 0.01f * float(n % 7);
+  for (int64_t k = 0; k < 32; ++k) // two outlier value channels
+    for (int64_t n : {3, 40})
+      wv.at(n, k) *= 40.0f;
+  Matrix<float> h = randomMatrix(128, 32, rng, 1.0f), a(128, 64);
+  for (int64_t r = 0; r < 128; ++r)
+    for (int64_t n = 0; n < 64; ++n) {
+      double acc = bv[n];
+      for (int64_t k = 0; k < 32; ++k)
+        acc += double(h.at(r, k)) * wv.at(n, k);
+      a.at(r, n) = float(acc);
+    }
+  std::string calib = tempPath("safetensors");
+  writeCalibration(calib, "attn", a, /*windowLen=*/16);
+  std::string src =
+      "func.func @f(%x: tensor<?x32xf32>) -> tensor<?x16xf32> {\n"
+      "  %wv = arith.constant dense<" + matrixLiteral(wv) + "> : tensor<64x32xf32>\n"
+      "  %bv = arith.constant dense<" + denseLiteral(bv) + "> : tensor<64xf32>\n"
+      "  %wo = arith.constant dense<" + matrixLiteral(wo) + "> : tensor<16x64xf32>\n"
+      "  %v = qqq.linear %x, %wv, %bv {layer_name = \"l0.v_proj\", input_name = \"h\"} : (tensor<?x32xf32>, tensor<64x32xf32>, tensor<64xf32>) -> tensor<?x64xf32>\n"
+      "  %t = qqq.onnx_node \"Transpose\"(%v) {perm = [0, 1]} : (tensor<?x64xf32>) -> tensor<?x64xf32>\n"
+      "  %y = qqq.linear %t, %wo {layer_name = \"l0.o_proj\", input_name = \"attn\"} : (tensor<?x64xf32>, tensor<16x64xf32>) -> tensor<?x16xf32>\n"
+      "  return %y : tensor<?x16xf32>\n}\n";
+  Fixture fx(src);
+  ASSERT_TRUE(fx.module);
+  ASSERT_TRUE(succeeded(fx.run("qqq-smooth{calibration=" + calib + "}")));
+  LinearOp v, o;
+  fx.module->walk([&](LinearOp op) {
+    (op.getLayerName() == "l0.v_proj" ? v : o) = op;
+  });
+  ASSERT_TRUE(v && o);
+  Matrix<float> wv2(64, 32), wo2(16, 64);
+  wv2.data = floats(v.getWeight());
+  wo2.data = floats(o.getWeight());
+  std::vector<float> bv2 = floats(v.getBias());
+  // The outlier channels were scaled down in v_proj (rows and bias alike).
+  double s3 = double(wv.at(3, 0)) / wv2.at(3, 0);
+  EXPECT_GT(s3, 1.5);
+  EXPECT_NEAR(double(wo2.at(0, 3)) / wo.at(0, 3), s3, 1e-4 * s3);
+  for (int64_t r = 0; r < 8; ++r)
+    for (int64_t m = 0; m < 16; ++m) {
+      double y0 = 0, y1 = 0;
+      for (int64_t n = 0; n < 64; ++n) {
+        double a0 = bv[n], a1 = bv2[n];
+        for (int64_t k = 0; k < 32; ++k) {
+          a0 += double(h.at(r, k)) * wv.at(n, k);
+          a1 += double(h.at(r, k)) * wv2.at(n, k);
+        }
+        y0 += a0 * wo.at(m, n);
+        y1 += a1 * wo2.at(m, n);
+      }
+      EXPECT_NEAR(y0, y1, 1e-4 * (1.0 + std::fabs(y0)));
+    }
+  CalibrationRegistry::drop(calib);
+  llvm::sys::fs::remove(calib);
+}
+
 TEST(Calibration, RejectsInconsistentFiles) {
   std::string p = tempPath("safetensors");
   {

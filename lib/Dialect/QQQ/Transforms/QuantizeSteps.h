@@ -24,8 +24,10 @@ struct SmoothConfig {
   double alpha = 0.5;
   int64_t grid = 20;
   int64_t groupSize = 0;    // weight quantizer of the search's error model
+  std::string vProjPattern = "v_proj"; // o_proj's scales go into its rows
 };
-/// Folds smoothing scales into each RMSNorm γ and its linear readers.
+/// Folds smoothing scales into each activation's producer (RMSNorm γ,
+/// up_proj rows, v_proj rows) and its linear readers.
 mlir::LogicalResult runSmooth(mlir::ModuleOp module, const SmoothConfig &cfg,
                               llvm::json::Array &records);
 

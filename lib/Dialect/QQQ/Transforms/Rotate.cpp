@@ -19,6 +19,7 @@
 // transformed in memory (x → (x/γ)·Q; o_proj's input x → x·blockdiag(Hd)).
 //
 //===----------------------------------------------------------------------===//
+#include "AttentionPaths.h"
 #include "QuantizeSteps.h"
 #include "Report.h"
 #include "WeightConstants.h"
@@ -142,41 +143,6 @@ LogicalResult findStructure(ModuleOp module, DecoderStructure &s) {
   return success();
 }
 
-/// Follows v_proj's output through the attention's reshapes to its o_proj.
-/// Fails (with `why`) when the values reach anything that is not an ONNX
-/// node or that o_proj, e.g. a graph output such as a KV cache.
-FailureOr<LinearOp> followToOProj(LinearOp vProj, std::string &why) {
-  SmallVector<Value> work{vProj.getResult()};
-  llvm::DenseSet<Value> seen;
-  LinearOp oProj;
-  while (!work.empty()) {
-    Value v = work.pop_back_val();
-    if (!seen.insert(v).second)
-      continue;
-    for (Operation *user : v.getUsers()) {
-      if (auto lin = dyn_cast<LinearOp>(user)) {
-        if (oProj && oProj != lin) {
-          why = "v_proj output reaches two linear layers";
-          return failure();
-        }
-        oProj = lin;
-        continue;
-      }
-      if (!isa<OnnxNodeOp>(user)) {
-        why = "v_proj output reaches '" + user->getName().getStringRef().str() +
-              "'";
-        return failure();
-      }
-      for (Value r : user->getResults())
-        work.push_back(r);
-    }
-  }
-  if (!oProj) {
-    why = "v_proj output reaches no linear layer";
-    return failure();
-  }
-  return oProj;
-}
 
 /// Qᵀ·W for an N×K weight with N = Q's size: rotates its columns.
 void rotateOutputs(Matrix<float> &w, const RandomizedHadamard &q) {

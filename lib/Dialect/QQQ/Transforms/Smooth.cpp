@@ -6,12 +6,17 @@
 //   - qqq.rms_norm:            γ ← γ / s                      (q/k/v, gate/up)
 //   - onnx Mul(a, linear(..)): that linear's rows and bias / s (down_proj's
 //                              input silu(gate)·up: up_proj rows)
-// Any other producer (e.g. the attention output feeding o_proj, which would
-// need v_proj rows and kv-heads == heads) is skipped with a remark naming
-// the layers. The scales come from the numerics library; this file moves
-// data and keeps the in-memory calibration statistics consistent (x → x/s).
+//   - attention output:        v_proj rows and bias / s (o_proj's input:
+//                              attention is linear in V per channel), only
+//                              when v_proj's rows map one to one onto
+//                              o_proj's channels (kv-heads == heads)
+// Any other producer, and o_proj under grouped-query attention (one v row
+// feeds several heads' channels), is skipped with a message naming the
+// layers. The scales come from the numerics library; this file moves data
+// and keeps the in-memory calibration statistics consistent (x → x/s).
 //
 //===----------------------------------------------------------------------===//
+#include "AttentionPaths.h"
 #include "QuantizeSteps.h"
 #include "Report.h"
 #include "WeightConstants.h"
@@ -44,8 +49,53 @@ struct Producer {
 };
 } // namespace
 
-/// The foldable producer of `x`, or a reason why there is none.
-static FailureOr<Producer> findProducer(Value x, std::string &why) {
+/// v_proj for each o_proj its values reach (layer names matching
+/// `vProjPattern`); v_proj layers whose values do not reach exactly one
+/// linear are left out.
+static llvm::DenseMap<Operation *, LinearOp>
+valueProjections(ModuleOp module, StringRef vProjPattern) {
+  llvm::DenseMap<Operation *, LinearOp> byOProj;
+  if (vProjPattern.empty())
+    return byOProj;
+  module.walk([&](LinearOp v) {
+    if (!v.getLayerName().contains(vProjPattern))
+      return;
+    std::string ignored;
+    FailureOr<LinearOp> o = followToOProj(v, ignored);
+    if (succeeded(o))
+      byOProj[o->getOperation()] = v;
+  });
+  return byOProj;
+}
+
+/// The foldable producer of `x` (read by `readers`), or a reason why there
+/// is none.
+static FailureOr<Producer>
+findProducer(Value x, SmallVector<LinearOp> readers,
+             const llvm::DenseMap<Operation *, LinearOp> &vProjOf,
+             std::string &why) {
+  // The attention output: o_proj's values come from v_proj.
+  if (readers.size() == 1) {
+    auto it = vProjOf.find(readers.front().getOperation());
+    if (it != vProjOf.end()) {
+      LinearOp v = it->second;
+      LinearOp o = readers.front();
+      if (v.getOutFeatures() != o.getInFeatures()) {
+        why = "grouped-query attention: '" + v.getLayerName().str() +
+              "' has " + std::to_string(v.getOutFeatures()) + " rows for " +
+              std::to_string(o.getInFeatures()) + " channels of '" +
+              o.getLayerName().str() +
+              "' (one v row feeds several heads, so per-channel scales "
+              "cannot be folded exactly)";
+        return failure();
+      }
+      if (v.getBias() && failed(readFloatConstant(v.getBias()))) {
+        why = "'" + v.getLayerName().str() + "' has a non-constant bias";
+        return failure();
+      }
+      return Producer{nullptr, v};
+    }
+  }
   Operation *def = x.getDefiningOp();
   if (auto norm = dyn_cast_or_null<RMSNormOp>(def)) {
     if (failed(readFloatConstant(norm.getGamma()))) {
@@ -111,6 +161,8 @@ LogicalResult qqq::runSmooth(ModuleOp module, const SmoothConfig &cfg,
                               << llvm::toString(loaded.takeError());
   CalibrationStats *calib = *loaded;
 
+  llvm::DenseMap<Operation *, LinearOp> vProjOf =
+      valueProjections(module, cfg.vProjPattern);
   // Activations read by linear layers, in program order.
   llvm::MapVector<Value, SmallVector<LinearOp>> acts;
   module.walk([&](LinearOp op) { acts[op.getInput()].push_back(op); });
@@ -140,7 +192,7 @@ LogicalResult qqq::runSmooth(ModuleOp module, const SmoothConfig &cfg,
       continue;
     }
     std::string why;
-    FailureOr<Producer> producer = findProducer(x, why);
+    FailureOr<Producer> producer = findProducer(x, readers, vProjOf, why);
     if (failed(producer)) {
       skipWith(why);
       continue;
@@ -255,6 +307,7 @@ struct QQQSmoothPass : qqq::impl::QQQSmoothPassBase<QQQSmoothPass> {
     cfg.alpha = alpha;
     cfg.grid = grid;
     cfg.groupSize = groupSize;
+    cfg.vProjPattern = vProj;
     llvm::json::Array records;
     if (failed(runSmooth(module, cfg, records)))
       return signalPassFailure();

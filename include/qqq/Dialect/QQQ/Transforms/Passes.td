@@ -8,12 +8,18 @@ include "mlir/Pass/PassBase.td"
 // and derives from the tablegen'd impl::<Name>PassBase.
 
 def QQQSmoothPass : Pass<"qqq-smooth", "mlir::ModuleOp"> {
-  let summary = "Outlier-Suppression+ / SmoothQuant channel smoothing folded into RMSNorm γ";
+  let summary = "Outlier-Suppression+ / SmoothQuant channel smoothing folded into the producers";
   let description = [{
-    For every `qqq.rms_norm` whose result is read only by `qqq.linear` layers
-    (q/k/v, gate/up), picks one scale per input channel `s_j` and rewrites
-    `γ ← γ / s`, `W ← W · diag(s)` for each reader, so the float model is
-    unchanged while the activations the quantizer sees shrink their outliers.
+    For every activation read only by `qqq.linear` layers, picks one scale
+    per input channel `s_j`, rewrites `W ← W · diag(s)` for each reader and
+    folds `1/s` into the producer, so the float model is unchanged while the
+    activations the quantizer sees shrink their outliers. Producers: a
+    `qqq.rms_norm` (`γ ← γ / s`: q/k/v, gate/up); an ONNX `Mul` of a
+    single-use linear (its rows: up_proj for down_proj); the attention
+    output (o_proj's input) through the rows of the v_proj (layer name
+    containing `v-proj`) whose values reach it — only when v_proj's rows map
+    one to one onto o_proj's channels (kv-heads == heads); under
+    grouped-query attention o_proj is skipped with the reason.
 
     - `mode=osplus` (default): `s_j = max(1, max_j / t, min_j / (-t))`, with the
       threshold `t` searched on a grid of `grid` points between the largest
@@ -22,8 +28,8 @@ def QQQSmoothPass : Pass<"qqq-smooth", "mlir::ModuleOp"> {
       on the calibration sample rows.
     - `mode=smoothquant`: `s_j = max|x_j|^α / max|W_j|^(1−α)` (`alpha=`).
 
-    A norm with a non-linear reader, or readers without calibration statistics,
-    is skipped with a remark naming it. The calibration statistics of the
+    An activation with a non-linear reader, another producer, or without
+    calibration statistics, is skipped with a message naming it. The calibration statistics of the
     smoothed activation are updated in memory (x → x/s) for the passes that
     follow in the same pipeline (see docs/passes.md).
   }];
@@ -36,8 +42,11 @@ def QQQSmoothPass : Pass<"qqq-smooth", "mlir::ModuleOp"> {
     Option<"grid", "grid", "int", "20", "threshold grid points (osplus)">,
     Option<"groupSize", "group-size", "int64_t", "0",
            "weight group size of the search's error model (0: per channel)">,
+    Option<"vProj", "v-proj", "std::string", "\"v_proj\"",
+           "substring of the v_proj layer names (o_proj's scales go into "
+           "their rows; empty: o_proj is never smoothed)">,
     Option<"report", "report", "std::string", "\"\"",
-           "write per-norm results to this JSON file">,
+           "write per-activation results to this JSON file">,
   ];
   let dependentDialects = ["::qqq::QQQDialect", "::mlir::arith::ArithDialect"];
 }
