@@ -60,6 +60,32 @@ __device__ __forceinline__ void mbar_wait(u32 bar, u32 parity) {
                  : "memory");
   } while (!done);
 }
+// Thread-block clusters (split-K reduction through distributed shared
+// memory).
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\n"
+               "barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+}
+__device__ __forceinline__ u32 cluster_ctarank() {
+  u32 r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+  return r;
+}
+__device__ __forceinline__ u32 mapa_cluster(u32 addr, u32 rank) {
+  u32 r;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n"
+               : "=r"(r)
+               : "r"(addr), "r"(rank));
+  return r;
+}
+__device__ __forceinline__ int ld_cluster_s32(u32 addr) {
+  int v;
+  asm volatile("ld.shared::cluster.s32 %0, [%1];\n"
+               : "=r"(v)
+               : "r"(addr)
+               : "memory");
+  return v;
+}
 // Global -> shared bulk copy (bytes % 16 == 0, both addresses 16-aligned).
 __device__ __forceinline__ void bulk_copy(u32 dst, const void *src, u32 bytes,
                                           u32 bar) {
@@ -71,7 +97,7 @@ __device__ __forceinline__ void bulk_copy(u32 dst, const void *src, u32 bytes,
 
 template <int N, int K, int GROUP, int TILE_M, int TILE_N, int TILE_K,
           int STAGES, int WARPS, int SPLIT_K>
-__global__ void __launch_bounds__(WARPS * 32)
+__global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     w4a8_gemm_sm90(const i8 *__restrict__ x, const float *__restrict__ s_tok,
                    const u8 *__restrict__ w, const float *__restrict__ s_ch,
                    const __half *__restrict__ s_grp,
@@ -92,6 +118,7 @@ __global__ void __launch_bounds__(WARPS * 32)
   constexpr int GPT = GROUP > 0 ? (G < TILE_K ? TILE_K / G : 1) : 0;
   constexpr int S_WG = GPT * 128;
   constexpr int W_STAGE = WGS * (W_WG + S_WG);
+  constexpr int BAR_BYTES = 128;
   static_assert(WARPS % 4 == 0 && TILE_N == 16 * WARPS, "tile_n = 64 / wg");
   static_assert(TILE_M == 8 || TILE_M == 16 || TILE_M == 32 || TILE_M == 64 ||
                     TILE_M == 128 || TILE_M == 256,
@@ -102,11 +129,15 @@ __global__ void __launch_bounds__(WARPS * 32)
                                (TILE_K % G == 0 || G % TILE_K == 0)),
                 "group");
   static_assert(STAGES >= 3, "stages: one in flight, one in use, one ahead");
+  static_assert(STAGES * 8 <= 128, "mbarriers fit their reserved bytes");
 
   extern __shared__ uint4 smem_raw[];
-  u8 *smem = reinterpret_cast<u8 *>(smem_raw);
+  // Dynamic shared memory: STAGES mbarriers (128 bytes reserved), then the
+  // ring: STAGES activation tiles, STAGES weight (+ scale) tiles. Split-K
+  // partials reuse the ring after the main loop, never the mbarriers.
+  const u32 bar_base = smem_addr(smem_raw);
+  u8 *smem = reinterpret_cast<u8 *>(smem_raw) + BAR_BYTES;
   u8 *wsmem = smem + STAGES * X_STAGE;
-  const u32 bar_base = smem_addr(wsmem + STAGES * W_STAGE);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int gid = lane >> 2;
   const int wg = warp / 4;
@@ -261,10 +292,48 @@ __global__ void __launch_bounds__(WARPS * 32)
   if (SPLIT_K == 1) {
     frag_store<N, MB>(acc, nrow0, m0, M, s_tok, s_ch, bias, y);
   } else {
-    int *counters = workspace + static_cast<size_t>(gridDim.y) * TILE_M * N;
-    frag_atomic_add<N, MB>(acc, nrow0, m0, M, workspace);
-    if (splitk_arrive(counters + blockIdx.y * gridDim.x + blockIdx.x, SPLIT_K))
-      frag_store_from_ws<N, MB>(nrow0, m0, M, workspace, s_tok, s_ch, bias, y);
+    // The SPLIT_K CTAs of an output tile form a cluster: each leaves its
+    // int32 partials in its own shared memory (the drained ring), and CTA r
+    // sums accumulator slots i with i % SPLIT_K == r over the whole cluster
+    // (distributed shared memory) and writes those outputs. No workspace,
+    // no atomics; integer sums are exact in any order.
+    // SLOTS * THREADS int32 = TILE_M * TILE_N * 4 bytes at the start of
+    // the dynamic shared memory (launchGeometry sizes it for both uses).
+    constexpr int SLOTS = MB * 4;
+    static_assert(SLOTS * THREADS == TILE_M * TILE_N, "one int32 per output");
+    int *red = reinterpret_cast<int *>(smem);
+    __syncthreads(); // every warpgroup's wgmma and copies are done with the ring
+#pragma unroll
+    for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        red[(mb * 4 + i) * THREADS + tid] = acc[mb][i];
+    cluster_sync();
+    const u32 rank = cluster_ctarank();
+    const u32 mine = smem_addr(red);
+    int lane4 = lane & 3, lgid = lane >> 2;
+#pragma unroll
+    for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int slot = mb * 4 + i;
+        if (slot % SPLIT_K != static_cast<int>(rank))
+          continue;
+        int sum = 0;
+#pragma unroll
+        for (int p = 0; p < SPLIT_K; ++p)
+          sum += ld_cluster_s32(
+              mapa_cluster(mine + 4u * (slot * THREADS + tid), p));
+        // acc[mb][i]: weight row nrow0 + gid + 8 (i / 2), token
+        // m0 + 8 mb + 2 tig + i % 2 (the wgmma D fragment).
+        int n = nrow0 + lgid + 8 * (i / 2);
+        int m = m0 + 8 * mb + 2 * lane4 + (i % 2);
+        if (m < M)
+          y[static_cast<size_t>(m) * N + n] =
+              epilogue(sum, s_tok[m], s_ch[n], bias, n);
+      }
+    // No CTA leaves while its partials may still be read.
+    cluster_sync();
   }
 }
 

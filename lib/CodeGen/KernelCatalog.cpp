@@ -118,8 +118,12 @@ std::optional<std::string> whyInvalid(const GemmConfig &c,
     os << "stages = " << c.stages << " must be in " << minStages << "..8";
     return str(os);
   }
-  if (c.splitK < 1 || c.splitK > 64) {
-    os << "split_k = " << c.splitK << " must be in 1..64";
+  // sm90 reduces split-K partials inside a thread-block cluster of split_k
+  // CTAs (distributed shared memory): at most 8, the portable cluster size.
+  int64_t maxSplit = sm90 ? 8 : 64;
+  if (c.splitK < 1 || c.splitK > maxSplit) {
+    os << "split_k = " << c.splitK << " must be in 1.." << maxSplit
+       << (sm90 ? " (one thread-block cluster per output tile)" : "");
     return str(os);
   }
   if (s.N % c.tileN != 0) {
@@ -185,21 +189,25 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
   g.block[0] = static_cast<uint32_t>(32 * c.warps);
   bool sm90 = c.arch == "sm_90a";
   if (sm90) {
-    // Per stage: the activation tile (core-matrix layout, no padding), each
-    // warpgroup's weight tile (tile_k / 2 bytes per row) and, per group, the
-    // 64 rows' f16 scales of each group the tile touches; then one 8-byte
-    // mbarrier per stage.
+    // 128 bytes of mbarriers (one per stage), then per stage: the
+    // activation tile (core-matrix layout, no padding), each warpgroup's
+    // weight tile (tile_k / 2 bytes per row) and, per group, the 64 rows'
+    // f16 scales of each group the tile touches.
     int64_t groupsPerTile =
         s.groupSize <= 0 ? 0
                          : (s.groupSize < c.tileK ? c.tileK / s.groupSize : 1);
     int64_t perStage = c.tileM * c.tileK + c.tileN * c.tileK / 2 +
                        c.tileN / 64 * groupsPerTile * 128;
-    g.sharedBytes = static_cast<uint32_t>(c.stages * (perStage + 8));
+    // Split-K partials (one int32 per output of the tile) reuse the drained
+    // ring for the cluster reduction.
+    int64_t partials = c.splitK > 1 ? c.tileM * c.tileN * 4 : 0;
+    g.sharedBytes = static_cast<uint32_t>(
+        128 + std::max<int64_t>(c.stages * perStage, partials));
   } else {
     // Activation rows padded by 16 bytes against bank conflicts.
     g.sharedBytes = static_cast<uint32_t>(c.stages * c.tileM * (c.tileK + 16));
   }
-  if (c.splitK > 1)
+  if (c.splitK > 1 && !sm90) // sm90 reduces in the cluster's shared memory
     g.workspaceBytes = static_cast<uint64_t>(
         (mTiles * c.tileM * s.N + nTiles * mTiles) * 4);
   return g;

@@ -399,7 +399,7 @@ int main(int argc, char **argv) {
         for (int64_t tm : {8, 32, 64, 128})
           for (int64_t tk : {64, 256, 512})
             for (int64_t st : {3, 4})
-              for (int64_t sk : {1, 4, 16})
+              for (int64_t sk : {1, 4, 8, 16})
                 for (int64_t wp : {4, 8}) {
                   GemmConfig c;
                   c.arch = arch;

@@ -30,7 +30,9 @@
 //    const __half*  bias,      // N f16, or nullptr (no bias)
 //    __half*        y,         // M x N f16 output, row-major
 //    int            M,         // token count (any M >= 1, predicated)
-//    int32_t*       workspace) // split_k > 1: workspaceBytes (launchGeometry)
+//    int32_t*       workspace) // sm_80 with split_k > 1: workspaceBytes
+//                              // (launchGeometry; 0 for sm_90a, which
+//                              // reduces split-K in a thread-block cluster)
 //                              // of int32, ZEROED ONCE at allocation; each
 //                              // launch leaves it zero again. nullptr if
 //                              // split_k == 1.

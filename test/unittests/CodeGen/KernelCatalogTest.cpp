@@ -44,18 +44,27 @@ TEST(KernelCatalog, RegisterFileBoundsTileMTimesWarps) {
   EXPECT_FALSE(whyInvalid(sm90(256, 8, 128, 4), s));
 }
 
-// Per stage: activations tile_m * tile_k, weights tile_n * tile_k / 2, per
-// group 128 bytes of scales per warpgroup and group in the tile, and an
-// 8-byte mbarrier.
+// 128 bytes of mbarriers, then per stage: activations tile_m * tile_k,
+// weights tile_n * tile_k / 2, per group 128 bytes of scales per warpgroup
+// and group in the tile.
 TEST(KernelCatalog, Sm90SharedBytes) {
   GemmConfig c = sm90(16, 4, 512, 4);
   EXPECT_EQ(launchGeometry(c, {4096, 4096, 0}, 1).sharedBytes,
-            4u * (16 * 512 + 64 * 256 + 8));
+            128u + 4 * (16 * 512 + 64 * 256));
   EXPECT_EQ(launchGeometry(c, {4096, 4096, 128}, 1).sharedBytes,
-            4u * (16 * 512 + 64 * 256 + 4 * 128 + 8));
+            128u + 4 * (16 * 512 + 64 * 256 + 4 * 128));
+  // Split-K partials (one int32 per output) reuse the ring for the cluster
+  // reduction: the larger of the two.
+  GemmConfig split = sm90(128, 8, 64, 3);
+  split.splitK = 2;
+  EXPECT_EQ(launchGeometry(split, {4096, 4096, 0}, 1).sharedBytes,
+            128u + 128 * 128 * 4);
+  EXPECT_EQ(launchGeometry(split, {4096, 4096, 0}, 1).workspaceBytes, 0u);
+  split.splitK = 16;
+  EXPECT_TRUE(mentions(whyInvalid(split, {4096, 4096, 0}), "cluster"));
   GemmConfig big = sm90(128, 8, 128, 3);
   EXPECT_EQ(launchGeometry(big, {4096, 4096, 1024}, 1).sharedBytes,
-            3u * (128 * 128 + 128 * 64 + 2 * 128 + 8));
+            128u + 3 * (128 * 128 + 128 * 64 + 2 * 128));
 }
 
 } // namespace
