@@ -12,8 +12,9 @@
 // no-swizzle core-matrix layout: 16-byte chunk c of token t at
 // c * TILE_M * 16 + t * 16, LBO = TILE_M * 16, SBO = 128) goes through the
 // same STAGES with cp.async and is read by wgmma through a shared-memory
-// descriptor. Split-K reduces int32 partials exactly in the workspace; the
-// last CTA applies the epilogue. Contract: include/qqq/CodeGen/KernelCatalog.h.
+// descriptor. The SPLIT_K CTAs of an output tile form a thread-block
+// cluster and sum their int32 partials through distributed shared memory (no
+// workspace). Contract: include/qqq/CodeGen/KernelCatalog.h.
 #pragma once
 #include "qqq_common.cuh"
 #include "wgmma_s8.cuh"
