@@ -145,44 +145,51 @@ namespace qqq {
 // Accumulator fragments of one 16-row weight block x MB token blocks of 8
 // (the m16n8 C layout, also wgmma's D layout per warp): element i of token
 // block mb is weight row nrow + gid + 8 (i / 2), token m0 + 8 mb + 2 tig + i % 2.
+__device__ __forceinline__ void frag_coord(int nrow, int m0, int mb, int i,
+                                           int &n, int &m) {
+  int lane = threadIdx.x & 31;
+  n = nrow + (lane >> 2) + 8 * (i / 2);
+  m = m0 + 8 * mb + 2 * (lane & 3) + i % 2;
+}
+
+// One output through the epilogue; tokens past M are not written.
+template <int N>
+__device__ __forceinline__ void frag_store_one(int acc, int nrow, int m0,
+                                               int mb, int i, int M,
+                                               const float *s_tok,
+                                               const float *s_ch,
+                                               const __half *bias, __half *y) {
+  int n, m;
+  frag_coord(nrow, m0, mb, i, n, m);
+  if (m < M)
+    y[static_cast<size_t>(m) * N + n] = epilogue(acc, s_tok[m], s_ch[n], bias, n);
+}
+
 template <int N, int MB>
 __device__ __forceinline__ void frag_store(const int (&acc)[MB][4], int nrow,
                                            int m0, int M, const float *s_tok,
                                            const float *s_ch,
                                            const __half *bias, __half *y) {
-  int lane = threadIdx.x & 31, gid = lane >> 2, tig = lane & 3;
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    int n = nrow + gid + 8 * h;
-    float sc = s_ch[n];
+  for (int mb = 0; mb < MB; ++mb)
 #pragma unroll
-    for (int mb = 0; mb < MB; ++mb)
-#pragma unroll
-      for (int j = 0; j < 2; ++j) {
-        int m = m0 + 8 * mb + 2 * tig + j;
-        if (m < M)
-          y[static_cast<size_t>(m) * N + n] =
-              epilogue(acc[mb][2 * h + j], s_tok[m], sc, bias, n);
-      }
-  }
+    for (int i = 0; i < 4; ++i)
+      frag_store_one<N>(acc[mb][i], nrow, m0, mb, i, M, s_tok, s_ch, bias, y);
 }
 
 template <int N, int MB>
 __device__ __forceinline__ void frag_atomic_add(const int (&acc)[MB][4],
                                                 int nrow, int m0, int M,
                                                 int *ws) {
-  int lane = threadIdx.x & 31, gid = lane >> 2, tig = lane & 3;
 #pragma unroll
-  for (int h = 0; h < 2; ++h)
+  for (int mb = 0; mb < MB; ++mb)
 #pragma unroll
-    for (int mb = 0; mb < MB; ++mb)
-#pragma unroll
-      for (int j = 0; j < 2; ++j) {
-        int m = m0 + 8 * mb + 2 * tig + j;
-        if (m < M)
-          atomicAdd(ws + static_cast<size_t>(m) * N + nrow + gid + 8 * h,
-                    acc[mb][2 * h + j]);
-      }
+    for (int i = 0; i < 4; ++i) {
+      int n, m;
+      frag_coord(nrow, m0, mb, i, n, m);
+      if (m < M)
+        atomicAdd(ws + static_cast<size_t>(m) * N + n, acc[mb][i]);
+    }
 }
 
 // Last split-K CTA: reads the reduced sums (L2, bypassing L1), zeroes them.
@@ -193,21 +200,19 @@ __device__ __forceinline__ void frag_store_from_ws(int nrow, int m0, int M,
                                                    const __half *bias,
                                                    __half *y) {
   int acc[MB][4];
-  int lane = threadIdx.x & 31, gid = lane >> 2, tig = lane & 3;
 #pragma unroll
-  for (int h = 0; h < 2; ++h)
+  for (int mb = 0; mb < MB; ++mb)
 #pragma unroll
-    for (int mb = 0; mb < MB; ++mb)
-#pragma unroll
-      for (int j = 0; j < 2; ++j) {
-        int m = m0 + 8 * mb + 2 * tig + j;
-        int *p = ws + static_cast<size_t>(m) * N + nrow + gid + 8 * h;
-        acc[mb][2 * h + j] = 0;
-        if (m < M) {
-          acc[mb][2 * h + j] = __ldcg(p);
-          __stcg(p, 0);
-        }
+    for (int i = 0; i < 4; ++i) {
+      int n, m;
+      frag_coord(nrow, m0, mb, i, n, m);
+      int *p = ws + static_cast<size_t>(m) * N + n;
+      acc[mb][i] = 0;
+      if (m < M) {
+        acc[mb][i] = __ldcg(p);
+        __stcg(p, 0);
       }
+    }
   frag_store<N, MB>(acc, nrow, m0, M, s_tok, s_ch, bias, y);
 }
 

@@ -312,7 +312,6 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     cluster_sync();
     const u32 rank = cluster_ctarank();
     const u32 mine = smem_addr(red);
-    int lane4 = lane & 3, lgid = lane >> 2;
 #pragma unroll
     for (int mb = 0; mb < MB; ++mb)
 #pragma unroll
@@ -325,13 +324,7 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
         for (int p = 0; p < SPLIT_K; ++p)
           sum += ld_cluster_s32(
               mapa_cluster(mine + 4u * (slot * THREADS + tid), p));
-        // acc[mb][i]: weight row nrow0 + gid + 8 (i / 2), token
-        // m0 + 8 mb + 2 tig + i % 2 (the wgmma D fragment).
-        int n = nrow0 + lgid + 8 * (i / 2);
-        int m = m0 + 8 * mb + 2 * lane4 + (i % 2);
-        if (m < M)
-          y[static_cast<size_t>(m) * N + n] =
-              epilogue(sum, s_tok[m], s_ch[n], bias, n);
+        frag_store_one<N>(sum, nrow0, m0, mb, i, M, s_tok, s_ch, bias, y);
       }
     // No CTA leaves while its partials may still be read.
     cluster_sync();

@@ -157,12 +157,11 @@ std::optional<std::string> whyInvalid(const GemmConfig &c,
   }
   // The register file (64 Ki per SM) must hold one CTA: accumulators plus
   // about 48 registers of A fragments and addressing per thread.
-  int64_t regBudget = 65536 / (32 * c.warps);
-  if (sm90 && accRegs + 48 > std::min<int64_t>(regBudget, 255)) {
+  int64_t regBudget = std::min<int64_t>(65536 / (32 * c.warps), 255);
+  if (sm90 && accRegs + 48 > regBudget) {
     os << "tile_m = " << c.tileM << " with " << c.warps
        << " warps needs about " << accRegs + 48
-       << " registers per thread (at most " << std::min<int64_t>(regBudget, 255)
-       << " fit)";
+       << " registers per thread (at most " << regBudget << " fit)";
     return str(os);
   }
   return std::nullopt;

@@ -68,18 +68,18 @@ valueProjections(ModuleOp module, StringRef vProjPattern) {
   return byOProj;
 }
 
-/// The foldable producer of `x` (read by `readers`), or a reason why there
-/// is none.
+/// The foldable producer of `x` (`onlyReader`: its reader when it has
+/// exactly one), or a reason why there is none.
 static FailureOr<Producer>
-findProducer(Value x, SmallVector<LinearOp> readers,
+findProducer(Value x, LinearOp onlyReader,
              const llvm::DenseMap<Operation *, LinearOp> &vProjOf,
              std::string &why) {
   // The attention output: o_proj's values come from v_proj.
-  if (readers.size() == 1) {
-    auto it = vProjOf.find(readers.front().getOperation());
+  if (onlyReader) {
+    auto it = vProjOf.find(onlyReader.getOperation());
     if (it != vProjOf.end()) {
       LinearOp v = it->second;
-      LinearOp o = readers.front();
+      LinearOp o = onlyReader;
       if (v.getOutFeatures() != o.getInFeatures()) {
         why = "grouped-query attention: '" + v.getLayerName().str() +
               "' has " + std::to_string(v.getOutFeatures()) + " rows for " +
@@ -192,7 +192,8 @@ LogicalResult qqq::runSmooth(ModuleOp module, const SmoothConfig &cfg,
       continue;
     }
     std::string why;
-    FailureOr<Producer> producer = findProducer(x, readers, vProjOf, why);
+    FailureOr<Producer> producer = findProducer(
+        x, readers.size() == 1 ? readers.front() : LinearOp(), vProjOf, why);
     if (failed(producer)) {
       skipWith(why);
       continue;
