@@ -109,14 +109,21 @@ __device__ __forceinline__ void mma_s8_16832(int c[4], const u32 a[4],
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-// The W4A8 epilogue, operation by operation (no FMA contraction).
-__device__ __forceinline__ __half epilogue(int acc, float s_tok, float s_ch,
-                                           const __half *bias, int n) {
+// The W4A8 epilogue, operation by operation (no FMA contraction); `bias`
+// is added only when `has_bias` (adding 0 would turn -0 into +0).
+__device__ __forceinline__ __half epilogue_v(int acc, float s_tok, float s_ch,
+                                             float bias, bool has_bias) {
   float t = __fmul_rn(s_tok, s_ch);
   float y = __fmul_rn(__int2float_rn(acc), t);
-  if (bias != nullptr)
-    y = __fadd_rn(y, __half2float(bias[n]));
+  if (has_bias)
+    y = __fadd_rn(y, bias);
   return __float2half_rn(y);
+}
+__device__ __forceinline__ __half epilogue(int acc, float s_tok, float s_ch,
+                                           const __half *bias, int n) {
+  return epilogue_v(acc, s_tok, s_ch,
+                    bias != nullptr ? __half2float(bias[n]) : 0.0f,
+                    bias != nullptr);
 }
 
 // Split-K: add this CTA's int32 partials into the workspace; the last CTA of
@@ -163,6 +170,47 @@ __device__ __forceinline__ void frag_store_one(int acc, int nrow, int m0,
   frag_coord(nrow, m0, mb, i, n, m);
   if (m < M)
     y[static_cast<size_t>(m) * N + n] = epilogue(acc, s_tok[m], s_ch[n], bias, n);
+}
+
+// The epilogue's per-weight-row constants of one thread (its rows nrow +
+// gid and nrow + gid + 8), loaded before the main loop so their memory
+// latency overlaps it instead of following it.
+struct RowConsts {
+  float s_ch[2], bias[2];
+};
+__device__ __forceinline__ RowConsts row_consts(int nrow, const float *s_ch,
+                                                const __half *bias) {
+  RowConsts r;
+  int n = nrow + ((threadIdx.x & 31) >> 2);
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    r.s_ch[j] = s_ch[n + 8 * j];
+    r.bias[j] = bias != nullptr ? __half2float(bias[n + 8 * j]) : 0.0f;
+  }
+  return r;
+}
+template <int N>
+__device__ __forceinline__ void frag_store_one(int acc, const RowConsts &rc,
+                                               int nrow, int m0, int mb, int i,
+                                               int M, const float *s_tok,
+                                               bool has_bias, __half *y) {
+  int n, m;
+  frag_coord(nrow, m0, mb, i, n, m);
+  if (m < M)
+    y[static_cast<size_t>(m) * N + n] =
+        epilogue_v(acc, s_tok[m], rc.s_ch[i / 2], rc.bias[i / 2], has_bias);
+}
+template <int N, int MB>
+__device__ __forceinline__ void frag_store(const int (&acc)[MB][4],
+                                           const RowConsts &rc, int nrow,
+                                           int m0, int M, const float *s_tok,
+                                           bool has_bias, __half *y) {
+#pragma unroll
+  for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+      frag_store_one<N>(acc[mb][i], rc, nrow, m0, mb, i, M, s_tok, has_bias,
+                        y);
 }
 
 template <int N, int MB>

@@ -10,11 +10,13 @@
 // channel: the high-nibble trick, 16 q; per group: rne(q s_grp) in f16x2) and
 // feeds wgmma's register A operand. The activation tile (K-major, the
 // no-swizzle core-matrix layout: 16-byte chunk c of token t at
-// c * TILE_M * 16 + t * 16, LBO = TILE_M * 16, SBO = 128) goes through the
-// same STAGES with cp.async and is read by wgmma through a shared-memory
-// descriptor. The SPLIT_K CTAs of an output tile form a thread-block
-// cluster and sum their int32 partials through distributed shared memory (no
-// workspace). Contract: include/qqq/CodeGen/KernelCatalog.h.
+// c * TILE_M * 16 + t * 16, LBO = TILE_M * 16, SBO = 128) goes through a
+// STAGES + 2 ring with cp.async and is read by wgmma through a shared-memory
+// descriptor; both rings run STAGES tiles ahead. The K tiles split over
+// SPLIT_K CTAs (unevenly where they must), which form a thread-block cluster
+// and sum their int32 partials through distributed shared memory (no
+// workspace). Weight copies start before griddepcontrol.wait (programmatic
+// dependent launch). Contract: include/qqq/CodeGen/KernelCatalog.h.
 #pragma once
 #include "qqq_common.cuh"
 #include "wgmma_s8.cuh"
@@ -87,6 +89,16 @@ __device__ __forceinline__ int ld_cluster_s32(u32 addr) {
                : "memory");
   return v;
 }
+// Programmatic dependent launch. A launch with the programmatic stream
+// serialization attribute may start before the previous kernel in the
+// stream has finished; griddepcontrol.wait blocks until it has (and its
+// writes are visible). Without that attribute both are no-ops.
+__device__ __forceinline__ void pdl_wait_for_producer() {
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+}
+__device__ __forceinline__ void pdl_allow_next_launch() {
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+}
 // Global -> shared bulk copy (bytes % 16 == 0, both addresses 16-aligned).
 __device__ __forceinline__ void bulk_copy(u32 dst, const void *src, u32 bytes,
                                           u32 bar) {
@@ -107,10 +119,17 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
   constexpr int THREADS = WARPS * 32;
   constexpr int WGS = WARPS / 4;
   constexpr int MB = TILE_M / 8;
-  constexpr int K_CTA = K / SPLIT_K;
-  constexpr int KT = K_CTA / TILE_K;
+  // The K tiles split as evenly as they go (the first CTAs of the cluster
+  // take one tile more), so split_k needs no divisibility beyond TILE_K.
+  constexpr int KT_ALL = K / TILE_K;
   constexpr int K64 = TILE_K / 64;
   constexpr int X_STAGE = TILE_M * TILE_K;
+  // The activation ring has two slots more than the weight ring: wgmma
+  // reads a tile's activations from shared memory until the step after its
+  // own, so with STAGES + 2 slots they can be requested STAGES tiles ahead,
+  // like the weights (at M = 16 the cp.async latency from L2 was exposed
+  // with fewer: ncu long-scoreboard stalls 1.5 -> 4.8 per issue from M = 1).
+  constexpr int X_STAGES = STAGES + 2;
   constexpr int CHUNKS = TILE_M * TILE_K / 16;
   // Per warpgroup and K tile: K64 blocks of 2048 bytes; per group, the 64
   // rows' f16 scales (128 bytes) of each group the tile touches.
@@ -125,7 +144,8 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
                     TILE_M == 128 || TILE_M == 256,
                 "tile_m");
   static_assert(TILE_K % 64 == 0, "tile_k");
-  static_assert(N % TILE_N == 0 && K % (TILE_K * SPLIT_K) == 0, "shape");
+  static_assert(N % TILE_N == 0 && K % TILE_K == 0 && KT_ALL >= SPLIT_K,
+                "shape");
   static_assert(GROUP == 0 || (GROUP % 64 == 0 && K % G == 0 &&
                                (TILE_K % G == 0 || G % TILE_K == 0)),
                 "group");
@@ -134,16 +154,28 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
 
   extern __shared__ uint4 smem_raw[];
   // Dynamic shared memory: STAGES mbarriers (128 bytes reserved), then the
-  // ring: STAGES activation tiles, STAGES weight (+ scale) tiles. Split-K
+  // rings: X_STAGES activation tiles, STAGES weight (+ scale) tiles. Split-K
   // partials reuse the ring after the main loop, never the mbarriers.
   const u32 bar_base = smem_addr(smem_raw);
   u8 *smem = reinterpret_cast<u8 *>(smem_raw) + BAR_BYTES;
-  u8 *wsmem = smem + STAGES * X_STAGE;
+  u8 *wsmem = smem + X_STAGES * X_STAGE;
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int gid = lane >> 2;
   const int wg = warp / 4;
   const int m0 = blockIdx.y * TILE_M;
-  const int k_begin = blockIdx.z * K_CTA;
+  const int kt_first = static_cast<int>(blockIdx.z) * (KT_ALL / SPLIT_K) +
+                       min(static_cast<int>(blockIdx.z), KT_ALL % SPLIT_K);
+  const int KT = KT_ALL / SPLIT_K + (static_cast<int>(blockIdx.z) <
+                                     KT_ALL % SPLIT_K ? 1 : 0);
+  const int k_begin = kt_first * TILE_K;
+  // Step kt works on K tile (kt + k_rot) % KT: the CTAs of a wave start at
+  // different K offsets, so they do not all ask the same L2 lines for the
+  // shared activation rows at once. Integer sums do not depend on the order.
+  const int k_rot = static_cast<int>(blockIdx.x + blockIdx.y) % KT;
+  auto k_of = [&](int kt) {
+    int t = kt + k_rot;
+    return k_begin + (t >= KT ? t - KT : t) * TILE_K;
+  };
   // Warp w of warpgroup g: rows 64 g + 16 (w % 4) of the CTA's tile.
   const int nrow0 = blockIdx.x * TILE_N + warp * 16;
 
@@ -153,8 +185,8 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
       int row = c % TILE_M, col = c / TILE_M; // consecutive threads: tokens
       int m = m0 + row;
       bool p = m < M;
-      const i8 *src = x + static_cast<size_t>(p ? m : 0) * K + k_begin +
-                      kt * TILE_K + col * 16;
+      const i8 *src =
+          x + static_cast<size_t>(p ? m : 0) * K + k_of(kt) + col * 16;
       cp_async16(smem + stage * X_STAGE + col * (TILE_M * 16) + row * 16, src,
                  p);
     }
@@ -164,16 +196,17 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
   auto issue_w = [&](int stage, int kt) {
     const u32 bar = bar_base + 8 * stage;
     const u32 dst = smem_addr(wsmem + stage * W_STAGE);
+    const int k0 = k_of(kt);
     mbar_expect_tx(bar, W_STAGE);
 #pragma unroll
     for (int g = 0; g < WGS; ++g) {
       size_t nb = static_cast<size_t>(blockIdx.x) * WGS + g;
       bulk_copy(dst + g * W_WG,
-                w + (nb * (K / 64) + (k_begin + kt * TILE_K) / 64) * 2048,
+                w + (nb * (K / 64) + k0 / 64) * 2048,
                 W_WG, bar);
 #pragma unroll
       for (int i = 0; i < GPT; ++i) {
-        int grp = (k_begin + kt * TILE_K) / G + i;
+        int grp = k0 / G + i;
         bulk_copy(dst + WGS * W_WG + (g * GPT + i) * 128,
                   s_grp + static_cast<size_t>(grp) * N + nb * 64, 128, bar);
       }
@@ -218,17 +251,31 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     for (int i = 0; i < 4; ++i)
       acc[mb][i] = 0;
 
-  // Tiles are requested AHEAD = STAGES - 2 steps before their MMAs: one
-  // slot belongs to the wgmma group still in flight (tile kt - 1, the tensor
-  // cores never wait for the loop), one to the tile being multiplied.
-  constexpr int AHEAD = STAGES - 2;
+  // Both rings run STAGES tiles ahead of the MMAs. A weight tile leaves
+  // its slot when it is widened into registers (one step before its MMA),
+  // an activation tile when its wgmma group completes (one step after):
+  // hence the two extra activation slots. At small M the bytes in flight
+  // per SM set the speed.
+  constexpr int AHEAD = STAGES;
+  // The next kernel of the stream (launched programmatically: the next
+  // layer's GEMM) may start on free SMs now and stream its own weights.
+  pdl_allow_next_launch();
+  // Epilogue constants (cold in L2, like the weights): requested now, used
+  // after the loop.
+  const RowConsts rc = row_consts(nrow0, s_ch, bias);
+  const bool has_bias = bias != nullptr;
+  // Weights are constants: their first tiles stream in while the kernel
+  // that produces the activations (and last wrote y) may still run.
+  if (tid == 0)
+#pragma unroll
+    for (int s = 0; s < STAGES; ++s)
+      if (s < KT)
+        issue_w(s, s);
+  pdl_wait_for_producer();
 #pragma unroll
   for (int s = 0; s < AHEAD; ++s) {
-    if (s < KT) {
+    if (s < KT)
       load_x(s, s);
-      if (tid == 0)
-        issue_w(s, s);
-    }
     cp_async_commit();
   }
   const u32 smem_base = smem_addr(smem);
@@ -244,18 +291,17 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     // cp.async wrote through the generic proxy; wgmma reads through the
     // async proxy.
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-    // Every warpgroup has completed tile kt - 2's wgmma (and read its
-    // weights before that): its ring slot can be refilled.
+    // Every warpgroup has completed tile kt - 2's wgmma (its activation
+    // slot can be refilled) and widened tile kt's weights (so can its
+    // weight slot).
     __syncthreads();
-    if (kt + AHEAD < KT) {
-      int slot = (kt + AHEAD) % STAGES;
-      load_x(slot, kt + AHEAD);
-      if (tid == 0)
-        issue_w(slot, kt + AHEAD);
-    }
+    if (kt + AHEAD < KT)
+      load_x((kt + AHEAD) % X_STAGES, kt + AHEAD);
     cp_async_commit();
+    if (kt + STAGES < KT && tid == 0)
+      issue_w(kt % STAGES, kt + STAGES);
 
-    const u32 stage_addr = smem_base + (kt % STAGES) * X_STAGE;
+    const u32 stage_addr = smem_base + (kt % X_STAGES) * X_STAGE;
     fence_acc<MB>(acc);
     asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
 #pragma unroll
@@ -291,7 +337,7 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
         acc[mb][i] >>= 4;
 
   if (SPLIT_K == 1) {
-    frag_store<N, MB>(acc, nrow0, m0, M, s_tok, s_ch, bias, y);
+    frag_store<N, MB>(acc, rc, nrow0, m0, M, s_tok, has_bias, y);
   } else {
     // The SPLIT_K CTAs of an output tile form a cluster: each leaves its
     // int32 partials in its own shared memory (the drained ring), and CTA r
@@ -324,7 +370,7 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
         for (int p = 0; p < SPLIT_K; ++p)
           sum += ld_cluster_s32(
               mapa_cluster(mine + 4u * (slot * THREADS + tid), p));
-        frag_store_one<N>(sum, nrow0, m0, mb, i, M, s_tok, s_ch, bias, y);
+        frag_store_one<N>(sum, rc, nrow0, m0, mb, i, M, s_tok, has_bias, y);
       }
     // No CTA leaves while its partials may still be read.
     cluster_sync();

@@ -7,9 +7,13 @@
 //     else the catalog's default heuristic,
 //   * cuBLAS FP16 (cublasGemmEx, f32 accumulate), cuBLASLt INT8 (s32 out) and
 //     cuBLASLt FP8 (e4m3 x e4m3 -> f16),
-//   * the fused RMSNorm -> int8 kernel's bandwidth.
-// Weight buffers rotate over more than 2.5x L2 (the L2 is 50-60 MB), every
-// number is the median of per-launch event timings.
+//   * the fused RMSNorm -> int8 kernel's bandwidth,
+//   * a bandwidth probe that only reads each layer's packed weights (one
+//     launch's practical floor), and qqq with programmatic dependent launch
+//     and launched from the host without a graph (extra columns).
+// Weight buffers rotate over more than 2.5x L2 (the L2 is 50-60 MB); every
+// time is the median over replays of a CUDA graph of back-to-back launches
+// (all kernels alike), divided by the launches per replay.
 //
 // --tune: before benchmarking, searches the template configurations for each
 // (shape, group, M bucket), checks every candidate bit-exactly against the
@@ -17,7 +21,7 @@
 // JSON, include/qqq/CodeGen/KernelCatalog.h).
 //
 // Usage: bench_w4a8 --repo DIR [--csv FILE] [--tune --tuning-out FILE]
-//                   [--quick] [--iters N]
+//                   [--quick] [--verbose] [--iters N]
 //
 //===----------------------------------------------------------------------===//
 #include "../../test/gpu/gpu_harness.h"
@@ -69,31 +73,63 @@ const NamedShape kShapes[] = {
     }                                                                          \
   } while (0)
 
-int iters = 10; // batches of 10 launches
+int iters = 10; // timed graph replays (or host batches) per measurement
 
 struct Timer {
   CUevent a, b;
+  // Every timed launch goes to this stream (captured into a CUDA graph).
+  CUstream stream = nullptr;
   Timer() {
     CU_CHECK(cuEventCreate(&a, CU_EVENT_DEFAULT));
     CU_CHECK(cuEventCreate(&b, CU_EVENT_DEFAULT));
+    CU_CHECK(cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
   }
   ~Timer() {
     cuEventDestroy(a);
     cuEventDestroy(b);
+    cuStreamDestroy(stream);
   }
-  // Median over `n` batches of the mean microseconds of `batch` back-to-back
-  // launches fn(i) (i counts launches, for buffer rotation), after 3
-  // warm-ups. Batching amortizes the event overhead, which per launch is
-  // comparable to a small kernel's time.
-  template <class F> double median(F &&fn, int n, int batch = 10) {
+  // Median over `n` replays of a CUDA graph of `batch` launches fn(i) (i
+  // counts launches, for buffer rotation): per-launch microseconds. A graph
+  // is how decode steps are launched in deployment (vLLM, TensorRT-LLM);
+  // it removes the CPU launch path, leaving the GPU's own gaps between
+  // kernels. All kernels, qqq's and cuBLAS's, are timed this way.
+  template <class F> double median(F &&fn, int n, int batch = 24) {
+    CUgraph g;
+    CUgraphExec ge;
+    CU_CHECK(cuStreamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_RELAXED));
+    for (int r = 0; r < batch; ++r)
+      fn(r);
+    CU_CHECK(cuStreamEndCapture(stream, &g));
+    CU_CHECK(cuGraphInstantiate(&ge, g, 0));
+    for (int i = 0; i < 2; ++i)
+      CU_CHECK(cuGraphLaunch(ge, stream));
+    std::vector<double> t;
+    for (int i = 0; i < n; ++i) {
+      CU_CHECK(cuEventRecord(a, stream));
+      CU_CHECK(cuGraphLaunch(ge, stream));
+      CU_CHECK(cuEventRecord(b, stream));
+      CU_CHECK(cuEventSynchronize(b));
+      float ms = 0;
+      CU_CHECK(cuEventElapsedTime(&ms, a, b));
+      t.push_back(ms * 1000.0 / batch);
+    }
+    CU_CHECK(cuGraphExecDestroy(ge));
+    CU_CHECK(cuGraphDestroy(g));
+    return medianOf(t);
+  }
+  // The same launches from the host one by one (median over `n` batches
+  // of the mean of `batch` back-to-back launches, after 3 warm-ups): what
+  // a framework without graphs sees, CPU launch path included.
+  template <class F> double medianStream(F &&fn, int n, int batch = 10) {
     for (int i = 0; i < 3; ++i)
       fn(i);
     std::vector<double> t;
     for (int i = 0; i < n; ++i) {
-      CU_CHECK(cuEventRecord(a, nullptr));
+      CU_CHECK(cuEventRecord(a, stream));
       for (int r = 0; r < batch; ++r)
         fn(i * batch + r);
-      CU_CHECK(cuEventRecord(b, nullptr));
+      CU_CHECK(cuEventRecord(b, stream));
       CU_CHECK(cuEventSynchronize(b));
       float ms = 0;
       CU_CHECK(cuEventElapsedTime(&ms, a, b));
@@ -132,7 +168,9 @@ double copyBandwidth(Timer &t) {
   DevBuf a(n), b(n);
   CU_CHECK(cuMemsetD8(a.p, 1, n));
   double us =
-      t.median([&](int) { CU_CHECK(cuMemcpyDtoD(b.p, a.p, n)); }, 5, 2);
+      t.medianStream(
+          [&](int) { CU_CHECK(cuMemcpyDtoDAsync(b.p, a.p, n, t.stream)); }, 5,
+          2);
   return 2.0 * n / (us * 1e-6); // bytes read + written per second
 }
 
@@ -182,14 +220,15 @@ struct LtGemm {
       cublasLtMatmulDescDestroy(op);
   }
   cublasStatus_t run(cublasLtHandle_t lt, CUdeviceptr a, CUdeviceptr b,
-                     CUdeviceptr d, CUdeviceptr ws, size_t wsBytes) {
+                     CUdeviceptr d, CUdeviceptr ws, size_t wsBytes,
+                     CUstream stream) {
     int32_t ia = 1, ib = 0;
     float fa = 1.0f, fb = 0.0f;
     const void *alpha = scaleType == CUDA_R_32I ? (const void *)&ia : &fa;
     const void *beta = scaleType == CUDA_R_32I ? (const void *)&ib : &fb;
     return cublasLtMatmul(lt, op, alpha, (void *)a, A, (void *)b, B, beta,
                           (void *)d, C, (void *)d, C, &algo, (void *)ws,
-                          wsBytes, nullptr);
+                          wsBytes, reinterpret_cast<cudaStream_t>(stream));
   }
 };
 
@@ -253,13 +292,14 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket) {
   for (int64_t tm : tms)
     for (int64_t wp : {4, 8, 16})
       for (int64_t tk : {128, 256, 512})
-        for (int64_t st : {4, 6})
-        for (int64_t sk : {1, 2, 4, 8}) {
+        for (int64_t st : {4, 6, 8})
+        for (int64_t sk : {1, 2, 3, 4, 6, 8}) {
           // Small M: one warpgroup, long K tiles and a deeper weight ring
           // (more bytes in flight); from M = 32 on also two or four
           // warpgroups: each CTA re-reads the activation tile from L2, so
           // more weight rows per CTA cut that traffic (with split-K to keep
           // the SMs busy). Large M: two or four warpgroups, shorter K tiles.
+          // (split_k need not divide the K tiles: sm90 splits unevenly.)
           bool oneWg = wp == 4 && tk != 128;
           bool manyWg = wp != 4 && tk != 512 && st == 4;
           if (m <= 64 ? !(oneWg || (m >= 32 && manyWg)) : !manyWg)
@@ -289,7 +329,7 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket) {
 
 int main(int argc, char **argv) {
   std::string repo = ".", csvPath = "bench_w4a8.csv", tuningOut;
-  bool tune = false, quick = false;
+  bool tune = false, quick = false, verbose = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--repo" && i + 1 < argc)
@@ -302,6 +342,8 @@ int main(int argc, char **argv) {
       tuningOut = argv[++i];
     else if (a == "--quick")
       quick = true;
+    else if (a == "--verbose") // every tuning candidate's time
+      verbose = true;
     else if (a == "--iters" && i + 1 < argc)
       iters = std::atoi(argv[++i]);
     else {
@@ -364,6 +406,8 @@ int main(int argc, char **argv) {
         cands[{ns.N, ns.K, G, b}] = cs;
       }
     }
+  const size_t probeIndex = reqs.size();
+  reqs.push_back({"stream_read.cuh", "qqq_test::stream_read<8>", "sm_90"});
   for (int64_t K : {4096, 8192})
     reqs.push_back({"rms_norm_quantize.cuh",
                     codegen::activationExpression(
@@ -380,6 +424,7 @@ int main(int argc, char **argv) {
   cublasHandle_t blas;
   cublasLtHandle_t lt;
   BLAS_CHECK(cublasCreate(&blas));
+  BLAS_CHECK(cublasSetStream(blas, reinterpret_cast<cudaStream_t>(timer.stream)));
   BLAS_CHECK(cublasLtCreate(&lt));
   size_t ltWsBytes = 32u << 20;
   DevBuf ltWs(ltWsBytes);
@@ -388,7 +433,7 @@ int main(int argc, char **argv) {
   std::ofstream csv(csvPath);
   csv << "gpu,shape,N,K,group,M,config,qqq_us,floor_us,floor_over_qqq,"
          "cublas_f16_us,lt_int8_us,lt_fp8_us,qqq_vs_f16,qqq_vs_int8,"
-         "qqq_vs_fp8\n";
+         "qqq_vs_fp8,qqq_pdl_us,pdl_floor_over_qqq,read_us,qqq_stream_us\n";
   uint64_t seed = 7;
   for (const NamedShape &ns : shapes) {
     // ---- cuBLAS baselines (independent of the int4 group size).
@@ -430,7 +475,8 @@ int main(int argc, char **argv) {
         i8us[M] = gi.ok ? timer.median(
                               [&](int i) {
                                 BLAS_CHECK(gi.run(lt, wi8[i % r8].p, x8.p,
-                                                  y32.p, ltWs.p, ltWsBytes));
+                                                  y32.p, ltWs.p, ltWsBytes,
+                                                  timer.stream));
                               },
                               iters)
                         : NAN;
@@ -439,7 +485,8 @@ int main(int argc, char **argv) {
         f8us[M] = gf.ok ? timer.median(
                               [&](int i) {
                                 BLAS_CHECK(gf.run(lt, wf8[i % r8].p, xf8.p,
-                                                  y16.p, ltWs.p, ltWsBytes));
+                                                  y16.p, ltWs.p, ltWsBytes,
+                                                  timer.stream));
                               },
                               iters)
                         : NAN;
@@ -450,6 +497,28 @@ int main(int argc, char **argv) {
       WeightProblem w = makeWeight(ns.N, ns.K, G, seed++);
       RotatedWeight rw = rotate(w, dev);
       const DeviceWeight &w0 = rw.copies[0];
+      // ---- the same rotation of packed weights read by the bandwidth
+      // probe (best of three grids): one launch's cost of streaming them.
+      double readUs = 1e30;
+      {
+        const Kernel &probe = kernels[probeIndex];
+        long long n16 = static_cast<long long>(w0.packed90.bytes / 16);
+        DevBuf sink(size_t(4) * 132 * 8);
+        for (unsigned ctas : {unsigned(dev.sms), unsigned(dev.sms) * 2,
+                              unsigned(dev.sms) * 4})
+          readUs = std::min(readUs, timer.median(
+                                        [&](int i) {
+                                          CUdeviceptr p =
+                                              rw.copies[i % rw.copies.size()]
+                                                  .packed90.p;
+                                          void *args[] = {&p, &n16, &sink.p};
+                                          CU_CHECK(cuLaunchKernel(
+                                              probe.fn, ctas, 1, 1, 512, 1, 1,
+                                              0, timer.stream, args,
+                                              nullptr));
+                                        },
+                                        iters));
+      }
       // ---- tuning: per bucket, every candidate checked then timed at M =
       // the bucket (4096 for the unbounded one).
       for (int64_t b : tuneBuckets) {
@@ -496,12 +565,18 @@ int main(int argc, char **argv) {
             }
             ++best.correct;
           }
+          // One graph replay streams every rotated copy once (>= 2.5 x L2).
           double us = timer.median(
               [&](int i) {
                 launchGemm(k, c, s, da, rw.copies[i % rw.copies.size()], true,
-                           y, M, g.workspaceBytes ? &ws : nullptr);
+                           y, M, g.workspaceBytes ? &ws : nullptr,
+                           timer.stream);
               },
-              tune ? 4 : 1, 5);
+              tune ? 4 : 1, std::max<int>(8, rw.copies.size()));
+          if (verbose)
+            std::printf("tune N=%lld K=%lld G=%lld bucket=%lld %s %.2f us\n",
+                        (long long)ns.N, (long long)ns.K, (long long)G,
+                        (long long)b, configString(c).c_str(), us);
           if (us < best.us) {
             best.config = c;
             best.us = us;
@@ -521,12 +596,21 @@ int main(int argc, char **argv) {
         DevBuf ws(g.workspaceBytes);
         if (g.workspaceBytes)
           CU_CHECK(cuMemsetD8(ws.p, 0, g.workspaceBytes));
-        double us = timer.median(
-            [&](int i) {
-              launchGemm(k, c, s, da, rw.copies[i % rw.copies.size()], true, y,
-                         M, g.workspaceBytes ? &ws : nullptr);
-            },
-            iters);
+        const int batch = std::max<int>(24, rw.copies.size());
+        auto launch = [&](int i, bool pdl) {
+          launchGemm(k, c, s, da, rw.copies[i % rw.copies.size()], true, y, M,
+                     g.workspaceBytes ? &ws : nullptr, timer.stream, pdl);
+        };
+        double us = timer.median([&](int i) { launch(i, false); }, iters, batch);
+        // The same launches with programmatic dependent launch: each GEMM
+        // may start while the previous one finishes (as the next layer's
+        // GEMM would in a decode step), streaming its weights before
+        // griddepcontrol.wait. cuBLAS is timed without it.
+        double usPdl =
+            timer.median([&](int i) { launch(i, true); }, iters, batch);
+        // Launched from the host one by one (no graph).
+        double usStream =
+            timer.medianStream([&](int i) { launch(i, false); }, iters);
         double bytes = double(ns.N) * ns.K / 2 + double(M) * ns.K +
                        double(M) * ns.N * 2 + ns.N * 4.0 + M * 4.0 +
                        (G ? double(ns.K / G) * ns.N * 2 : 0.0);
@@ -535,11 +619,12 @@ int main(int argc, char **argv) {
         std::snprintf(
             line, sizeof(line),
             "\"%s\",%s,%lld,%lld,%lld,%lld,%s,%.2f,%.2f,%.3f,%.2f,%.2f,%.2f,"
-            "%.3f,%.3f,%.3f\n",
+            "%.3f,%.3f,%.3f,%.2f,%.3f,%.2f,%.2f\n",
             dev.name.c_str(), ns.name, (long long)ns.N, (long long)ns.K,
             (long long)G, (long long)M, configString(c).c_str(), us, floorUs,
             floorUs / us, f16us[M], i8us[M], f8us[M], f16us[M] / us,
-            i8us[M] / us, f8us[M] / us);
+            i8us[M] / us, f8us[M] / us, usPdl, floorUs / usPdl, readUs,
+            usStream);
         csv << line;
         csv.flush();
         std::printf("%s", line);
@@ -564,7 +649,7 @@ int main(int argc, char **argv) {
         [&](int) {
           void *args[] = {&x.p, &gam.p, &eps, &q.p, &s.p, &m32};
           CU_CHECK(cuLaunchKernel(k.fn, g.grid[0], 1, 1, g.block[0], 1, 1, 0,
-                                  nullptr, args, nullptr));
+                                  timer.stream, args, nullptr));
         },
         iters);
     double bytes = double(M) * K * 3 + M * 4.0 + K * 2.0;

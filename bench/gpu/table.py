@@ -19,6 +19,15 @@ for r in rows:
     k = (int(r["group"]), int(r["M"]))
     for c in ("qqq_us", "floor_over_qqq", "qqq_vs_f16", "qqq_vs_int8", "qqq_vs_fp8"):
         acc[k][c].append(float(r[c]))
+    if r.get("read_us"):  # runs before the bandwidth probe lack it
+        acc[k]["read"].append(float(r["read_us"]) / float(r["qqq_us"]))
+        acc[k]["read_floor"].append(float(r["floor_us"]) / float(r["read_us"]))
+    if r.get("qqq_stream_us"):  # host-launched, no graph
+        acc[k]["stream_floor"].append(float(r["floor_us"]) / float(r["qqq_stream_us"]))
+    if r.get("qqq_pdl_us"):  # runs before programmatic launch lack it
+        acc[k]["pdl_floor"].append(float(r["pdl_floor_over_qqq"]))
+        acc[k]["pdl_fp8"].append(float(r["lt_fp8_us"]) / float(r["qqq_pdl_us"]))
+        acc[k]["pdl_gain"].append(float(r["qqq_us"]) / float(r["qqq_pdl_us"]))
 print(f"GPU: {rows[0]['gpu']}, {len({r['shape'] for r in rows})} shapes\n")
 print("| group | M | floor / qqq | vs cuBLAS FP16 | vs cuBLASLt INT8 | vs cuBLASLt FP8 |")
 print("|---|---|---|---|---|---|")
@@ -36,3 +45,21 @@ ms = sorted({m for (_, m) in by})
 for m in ms:
     v = [d[128] / d[0] for (s, mm), d in by.items() if mm == m and 0 in d and 128 in d]
     print(f"| {m} | {gmean(v):.2f} |")
+# programmatic dependent launch (back-to-back GEMMs overlap)
+if any(acc[k]["pdl_floor"] for k in acc):
+    print("\n| group | M | with PDL: floor / qqq | vs cuBLASLt FP8 | speed-up from PDL |")
+    print("|---|---|---|---|---|")
+    for (g, m) in sorted(acc):
+        a = acc[(g, m)]
+        print(f"| {g or 'ch'} | {m} | {gmean(a['pdl_floor']):.2f} | "
+              f"{gmean(a['pdl_fp8']):.2f} | {gmean(a['pdl_gain']):.2f} |")
+# the bandwidth probe: one launch that only reads the packed weights
+if any(acc[k]["read"] for k in acc):
+    print("\n| group | M | probe / qqq (pure weight read over qqq time) | floor / probe "
+          "| floor / qqq launched from the host (no graph) |")
+    print("|---|---|---|---|---|")
+    for (g, m) in sorted(acc):
+        a = acc[(g, m)]
+        if m <= 128:
+            print(f"| {g or 'ch'} | {m} | {gmean(a['read']):.2f} | {gmean(a['read_floor']):.2f} "
+                  f"| {gmean(a['stream_floor']):.2f} |")

@@ -130,9 +130,16 @@ std::optional<std::string> whyInvalid(const GemmConfig &c,
     os << "N = " << s.N << " is not a multiple of tile_n = " << c.tileN;
     return str(os);
   }
-  if (s.K % (c.tileK * c.splitK) != 0) {
-    os << "K = " << s.K << " is not a multiple of tile_k * split_k = "
-       << c.tileK * c.splitK;
+  // sm90 splits the K tiles unevenly where they do not divide (the first
+  // CTAs of the cluster take one more); sm80 needs equal splits.
+  if (sm90 ? (s.K % c.tileK != 0 || s.K / c.tileK < c.splitK)
+           : s.K % (c.tileK * c.splitK) != 0) {
+    if (sm90)
+      os << "K = " << s.K << " must be a multiple of tile_k = " << c.tileK
+         << " giving at least split_k = " << c.splitK << " K tiles";
+    else
+      os << "K = " << s.K << " is not a multiple of tile_k * split_k = "
+         << c.tileK * c.splitK;
     return str(os);
   }
   if (s.groupSize > 0 && c.tileK % s.groupSize != 0 &&
@@ -188,20 +195,23 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
   g.block[0] = static_cast<uint32_t>(32 * c.warps);
   bool sm90 = c.arch == "sm_90a";
   if (sm90) {
-    // 128 bytes of mbarriers (one per stage), then per stage: the
-    // activation tile (core-matrix layout, no padding), each warpgroup's
-    // weight tile (tile_k / 2 bytes per row) and, per group, the 64 rows'
-    // f16 scales of each group the tile touches.
+    // 128 bytes of mbarriers (one per weight stage), then stages + 2
+    // activation tiles (core-matrix layout, no padding; wgmma reads a tile
+    // until the step after its own, and the ring runs `stages` ahead) and
+    // `stages` weight tiles: each warpgroup's tile_k / 2 bytes per row and,
+    // per group, the 64 rows' f16 scales of each group the tile touches.
     int64_t groupsPerTile =
         s.groupSize <= 0 ? 0
                          : (s.groupSize < c.tileK ? c.tileK / s.groupSize : 1);
-    int64_t perStage = c.tileM * c.tileK + c.tileN * c.tileK / 2 +
-                       c.tileN / 64 * groupsPerTile * 128;
+    int64_t xTile = c.tileM * c.tileK;
+    int64_t wTile =
+        c.tileN * c.tileK / 2 + c.tileN / 64 * groupsPerTile * 128;
     // Split-K partials (one int32 per output of the tile) reuse the drained
-    // ring for the cluster reduction.
+    // rings for the cluster reduction.
     int64_t partials = c.splitK > 1 ? c.tileM * c.tileN * 4 : 0;
     g.sharedBytes = static_cast<uint32_t>(
-        128 + std::max<int64_t>(c.stages * perStage, partials));
+        128 + std::max<int64_t>((c.stages + 2) * xTile + c.stages * wTile,
+                                partials));
   } else {
     // Activation rows padded by 16 bytes against bank conflicts.
     g.sharedBytes = static_cast<uint32_t>(c.stages * c.tileM * (c.tileK + 16));
@@ -257,7 +267,9 @@ GemmConfig defaultConfig(const GemmShape &shape, int64_t mBucket,
   if (shape.N % c.tileN == 0) {
     int64_t ctas = shape.N / c.tileN * ((m + c.tileM - 1) / c.tileM);
     for (int64_t sk = 8; sk >= 2; sk /= 2)
-      if (ctas * sk <= 2 * 132 && shape.K % (c.tileK * sk) == 0) {
+      if (ctas * sk <= 2 * 132 &&
+          (shape.K % (c.tileK * sk) == 0 ||
+           (sm90 && shape.K % c.tileK == 0 && shape.K / c.tileK >= 2 * sk))) {
         c.splitK = sk;
         break;
       }

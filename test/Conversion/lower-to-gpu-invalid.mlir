@@ -38,7 +38,7 @@ func.func @bounded_last_bucket(%x: tensor<?x512xi8>, %s: tensor<?x1xf32>) -> ten
 func.func @invalid_config(%x: tensor<?x512xi8>, %s: tensor<?x1xf32>) -> tensor<?x256xf16> {
   %w = arith.constant dense<17> : tensor<256x256xi8>
   %sch = arith.constant dense<0.5> : tensor<256xf32>
-  // expected-error @+1 {{kernel generation failed: no sm_90a kernel for N = 256, K = 512, group 0: K = 512 is not a multiple of tile_k * split_k = 1024}}
+  // expected-error @+1 {{kernel generation failed: no sm_90a kernel for N = 256, K = 512, group 0: K = 512 must be a multiple of tile_k = 128 giving at least split_k = 8 K tiles}}
   %y = qqq.w4a8_linear %x, %s, %w, %sch {layout = #qqq.layout<sm90_interleaved>, layer_name = "l",
          kernels = [#qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 16, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 8, swap_ab = true>]}
       : (tensor<?x512xi8>, tensor<?x1xf32>, tensor<256x256xi8>, tensor<256xf32>) -> tensor<?x256xf16>

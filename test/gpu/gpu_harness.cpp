@@ -319,7 +319,7 @@ int64_t dotRef(const ActProblem &a, const WeightProblem &w, int64_t m,
 CUresult launchGemm(const Kernel &k, const codegen::GemmConfig &c,
                     const codegen::GemmShape &s, const DeviceAct &a,
                     const DeviceWeight &w, bool withBias, DevBuf &y,
-                    int64_t M, DevBuf *ws, CUstream stream) {
+                    int64_t M, DevBuf *ws, CUstream stream, bool pdl) {
   codegen::LaunchGeometry g = codegen::launchGeometry(c, s, M);
   {
     CUresult r = cuFuncSetAttribute(
@@ -338,9 +338,25 @@ CUresult launchGemm(const Kernel &k, const codegen::GemmConfig &c,
   int m = static_cast<int>(M);
   CUdeviceptr wsp = ws ? ws->p : 0;
   void *args[] = {&x, &sTok, &wp, &sCh, &sGrp, &bias, &yp, &m, &wsp};
-  return cuLaunchKernel(k.fn, g.grid[0], g.grid[1], g.grid[2], g.block[0],
-                        g.block[1], g.block[2], g.sharedBytes, stream, args,
-                        nullptr);
+  if (!pdl)
+    return cuLaunchKernel(k.fn, g.grid[0], g.grid[1], g.grid[2], g.block[0],
+                          g.block[1], g.block[2], g.sharedBytes, stream, args,
+                          nullptr);
+  CUlaunchAttribute attr{};
+  attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+  attr.value.programmaticStreamSerializationAllowed = 1;
+  CUlaunchConfig cfg{};
+  cfg.gridDimX = g.grid[0];
+  cfg.gridDimY = g.grid[1];
+  cfg.gridDimZ = g.grid[2];
+  cfg.blockDimX = g.block[0];
+  cfg.blockDimY = g.block[1];
+  cfg.blockDimZ = g.block[2];
+  cfg.sharedMemBytes = g.sharedBytes;
+  cfg.hStream = stream;
+  cfg.attrs = &attr;
+  cfg.numAttrs = 1;
+  return cuLaunchKernelEx(&cfg, k.fn, args, nullptr);
 }
 
 double medianOf(std::vector<double> v) {

@@ -119,11 +119,15 @@ int64_t dotRef(const ActProblem &a, const WeightProblem &w, int64_t m,
                int64_t n);
 
 /// Launches a GEMM kernel of the catalog. `ws` must hold workspaceBytes for
-/// this M (zeroed once). Returns the driver's result (no abort).
+/// this M (zeroed once). `pdl`: programmatic dependent launch (sm90 only:
+/// the kernel may start before the previous one in the stream ends and
+/// waits for it with griddepcontrol.wait). Returns the driver's result (no
+/// abort).
 CUresult launchGemm(const Kernel &k, const codegen::GemmConfig &c,
-                const codegen::GemmShape &s, const DeviceAct &a,
+                    const codegen::GemmShape &s, const DeviceAct &a,
                     const DeviceWeight &w, bool withBias, DevBuf &y,
-                    int64_t M, DevBuf *ws, CUstream stream = nullptr);
+                    int64_t M, DevBuf *ws, CUstream stream = nullptr,
+                    bool pdl = false);
 
 double medianOf(std::vector<double> v);
 

@@ -329,6 +329,71 @@ void testGroupConversion(const Device &dev, const std::string &repo) {
                        first);
 }
 
+// Programmatic dependent launch: a GEMM launched with the attribute after
+// a slow GEMM writing the same output starts early (its weight copies
+// overlap the first kernel) but must store only after the first has ended
+// (griddepcontrol.wait). Without the wait the slow kernel's late stores
+// would survive in y.
+void testProgrammaticLaunch(const Device &dev, const std::string &repo,
+                            const Kernel &ref) {
+  const int64_t M = 1000, N = 4096, K1 = 28672, K2 = 4096;
+  GemmShape s1{N, K1, 0}, s2{N, K2, 128};
+  GemmConfig c1 = codegen::defaultConfig(s1, 1024, "sm_90a");
+  GemmConfig c2 = codegen::defaultConfig(s2, 1024, "sm_90a");
+  GemmConfig c3 = codegen::defaultConfig(s2, 16, "sm_90a"); // split-K cluster
+  std::vector<Kernel> ks = buildKernels(
+      {{codegen::templateFileName(codegen::KernelFamily::W4A8GemmSm90),
+        codegen::instantiationExpression(c1, s1), archForFamily(dev, "sm_90a")},
+       {codegen::templateFileName(codegen::KernelFamily::W4A8GemmSm90),
+        codegen::instantiationExpression(c2, s2), archForFamily(dev, "sm_90a")},
+       {codegen::templateFileName(codegen::KernelFamily::W4A8GemmSm90),
+        codegen::instantiationExpression(c3, s2), archForFamily(dev, "sm_90a")}},
+      repo, 3);
+  for (const Kernel &k : ks)
+    if (!k.fn) {
+      report(false, "pdl: compile " + k.expr + ": " + k.log);
+      return;
+    }
+  WeightProblem w1 = makeWeight(N, K1, 0, 901), w2 = makeWeight(N, K2, 128, 902);
+  DeviceWeight dw1 = uploadWeight(w1), dw2 = uploadWeight(w2);
+  for (int second = 1; second <= 2; ++second) {
+    const GemmConfig &c = second == 1 ? c2 : c3;
+    int64_t M2 = second == 1 ? M : 16;
+    ActProblem a1 = makeActivations(M, K1, 903), a2 = makeActivations(M2, K2, 904);
+    DeviceAct da1 = uploadAct(a1), da2 = uploadAct(a2);
+    DevBuf accD;
+    referenceAccGpu(ref, da2, dw2, M2, N, K2, accD);
+    CU_CHECK(cuCtxSynchronize());
+    std::vector<int32_t> acc(static_cast<size_t>(M2 * N));
+    accD.download(acc.data(), acc.size() * 4);
+    std::vector<uint16_t> yref = referenceOutput(acc, a2, w2, M2, true);
+    DevBuf y(static_cast<size_t>(M * N * 2));
+    std::vector<uint16_t> yk(static_cast<size_t>(M2 * N));
+    int64_t bad = 0;
+    CUresult lr = CUDA_SUCCESS;
+    for (int rep = 0; rep < 5 && lr == CUDA_SUCCESS; ++rep) {
+      CU_CHECK(cuMemsetD8(y.p, 0xFF, y.bytes));
+      lr = launchGemm(ks[0], c1, s1, da1, dw1, false, y, M, nullptr);
+      if (lr == CUDA_SUCCESS)
+        lr = launchGemm(ks[second], c, s2, da2, dw2, true, y, M2, nullptr,
+                        nullptr, /*pdl=*/true);
+      CU_CHECK(cuCtxSynchronize());
+      y.download(yk.data(), yk.size() * 2);
+      for (size_t j = 0; j < yk.size(); ++j)
+        bad += yk[j] != yref[j];
+    }
+    const char *msg = nullptr;
+    if (lr != CUDA_SUCCESS)
+      cuGetErrorString(lr, &msg);
+    report(lr == CUDA_SUCCESS && bad == 0,
+           "pdl: " + codegen::instantiationExpression(c, s2) + " M=" +
+               std::to_string(M2) + " after " +
+               codegen::instantiationExpression(c1, s1) + " M=" +
+               std::to_string(M) + ", 5 runs, mismatches=" +
+               std::to_string(bad) + (msg ? std::string(" launch: ") + msg : ""));
+  }
+}
+
 int main(int argc, char **argv) {
   std::string repo = ".";
   bool quick = false, sanitize = false;
@@ -378,6 +443,8 @@ int main(int argc, char **argv) {
         c.stages = 3;
         c.splitK = 2;
         cases.push_back({"sanitize", {256, 512, G}, c, {7, 33}});
+        if (arch == "sm_90a") // 5 K tiles over 2 CTAs: 3 + 2
+          cases.push_back({"sanitize-uneven", {256, 640, G}, c, {7, 33}});
       }
   } else {
     for (const NamedShape &s : shapes)
@@ -439,6 +506,24 @@ int main(int argc, char **argv) {
             if (!codegen::whyInvalid(c, sh))
               cases.push_back({"few-tiles", sh, c, {1, 7, 33}});
           }
+    // sm90 splits K tiles unevenly: the first K_tiles % split_k CTAs of a
+    // cluster take one tile more (LLaMA-2-7B down has 43 tiles of 256,
+    // Qwen2-7B down 37 of 512).
+    if (std::find(archs.begin(), archs.end(), "sm_90a") != archs.end())
+      for (GemmShape sh : {GemmShape{4096, 11008, 0}, GemmShape{4096, 11008, 128},
+                           GemmShape{3584, 18944, 128}, GemmShape{576, 1536, 64}})
+        for (int64_t sk : {3, 5, 7}) {
+          GemmConfig c;
+          c.arch = "sm_90a";
+          c.tileM = 16;
+          c.tileK = sh.K == 18944 ? 512 : sh.K == 1536 ? 128 : 256;
+          c.stages = sk == 5 ? 6 : 4;
+          c.splitK = sk;
+          c.warps = sk == 7 ? 8 : 4;
+          c.tileN = 16 * c.warps;
+          if (!codegen::whyInvalid(c, sh))
+            cases.push_back({"uneven-split", sh, c, {1, 16, 33}});
+        }
   }
 
   // Validate and compile every distinct kernel.
@@ -571,6 +656,8 @@ int main(int argc, char **argv) {
   }
 
   if (!sanitize) {
+    if (dev.ccMajor == 9)
+      testProgrammaticLaunch(dev, repo, ref);
     testGroupConversion(dev, repo);
     std::vector<int64_t> Ks = {3584, 4096, 5120, 8192, 11008, 13824, 18944,
                                28672};

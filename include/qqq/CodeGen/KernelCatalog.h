@@ -165,9 +165,10 @@ int64_t bucketForM(int64_t M);
 ///    power of two >= 16), capped at 64 up to M = 256 and at 128 above;
 ///    tile_k = 128 otherwise (64 when 128 does not divide K); stages = 4;
 ///    split_k = the largest power of two <= 8 such that CTAs
-///    (N/tile_n * ceil(maxM/tile_m) * split_k) <= 2 * 132 and tile_k*split_k
-///    divides K.
-///  * sm_80: same with warps = 4, tile_n = 64 and tile_m capped at 64.
+///    (N/tile_n * ceil(maxM/tile_m) * split_k) <= 2 * 132 and tile_k *
+///    split_k divides K or (uneven split) K has at least 2 * split_k tiles.
+///  * sm_80: the same, but tile_k * split_k must divide K.
+///    sm_80 also has warps = 4, tile_n = 64 and tile_m capped at 64.
 /// The result always satisfies whyInvalid() == nullopt when shape.N % 64 == 0
 /// and shape.K % 64 == 0 (and, per group, the group size divides or is a
 /// multiple of tile_k).

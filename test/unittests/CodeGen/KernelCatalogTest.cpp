@@ -40,19 +40,20 @@ TEST(KernelCatalog, Sm90NeedsThreeStages) {
 TEST(KernelCatalog, RegisterFileBoundsTileMTimesWarps) {
   GemmShape s{4096, 4096, 0};
   EXPECT_FALSE(whyInvalid(sm90(128, 16, 128, 4), s));
-  EXPECT_TRUE(mentions(whyInvalid(sm90(256, 16, 128, 4), s), "registers"));
-  EXPECT_FALSE(whyInvalid(sm90(256, 8, 128, 4), s));
+  // (64-wide K tiles, 3 stages: the shared memory would fit.)
+  EXPECT_TRUE(mentions(whyInvalid(sm90(256, 16, 64, 3), s), "registers"));
+  EXPECT_FALSE(whyInvalid(sm90(256, 8, 64, 3), s));
 }
 
-// 128 bytes of mbarriers, then per stage: activations tile_m * tile_k,
-// weights tile_n * tile_k / 2, per group 128 bytes of scales per warpgroup
-// and group in the tile.
+// 128 bytes of mbarriers, then stages + 2 activation tiles of tile_m *
+// tile_k, and per stage weights tile_n * tile_k / 2 plus, per group, 128
+// bytes of scales per warpgroup and group in the tile.
 TEST(KernelCatalog, Sm90SharedBytes) {
   GemmConfig c = sm90(16, 4, 512, 4);
   EXPECT_EQ(launchGeometry(c, {4096, 4096, 0}, 1).sharedBytes,
-            128u + 4 * (16 * 512 + 64 * 256));
+            128u + 6 * 16 * 512 + 4 * 64 * 256);
   EXPECT_EQ(launchGeometry(c, {4096, 4096, 128}, 1).sharedBytes,
-            128u + 4 * (16 * 512 + 64 * 256 + 4 * 128));
+            128u + 6 * 16 * 512 + 4 * (64 * 256 + 4 * 128));
   // Split-K partials (one int32 per output) reuse the ring for the cluster
   // reduction: the larger of the two.
   GemmConfig split = sm90(128, 8, 64, 3);
@@ -64,7 +65,31 @@ TEST(KernelCatalog, Sm90SharedBytes) {
   EXPECT_TRUE(mentions(whyInvalid(split, {4096, 4096, 0}), "cluster"));
   GemmConfig big = sm90(128, 8, 128, 3);
   EXPECT_EQ(launchGeometry(big, {4096, 4096, 1024}, 1).sharedBytes,
-            128u + 3 * (128 * 128 + 128 * 64 + 2 * 128));
+            128u + 5 * 128 * 128 + 3 * (128 * 64 + 2 * 128));
+}
+
+// sm90 splits K tiles unevenly (LLaMA-2-7B down: K = 11008 = 43 tiles of
+// 256); it needs at least one tile per CTA. sm80's workspace split needs
+// equal parts.
+TEST(KernelCatalog, Sm90SplitsKUnevenly) {
+  GemmShape down{4096, 11008, 0};
+  GemmConfig c = sm90(16, 4, 256, 4);
+  c.splitK = 3;
+  EXPECT_FALSE(whyInvalid(c, down));
+  GemmShape small{4096, 512, 0};
+  c.splitK = 2;
+  EXPECT_FALSE(whyInvalid(c, small));
+  c.splitK = 3;
+  EXPECT_TRUE(mentions(whyInvalid(c, small), "at least split_k = 3"));
+  GemmConfig c80 = sm90(16, 4, 256, 4);
+  c80.arch = "sm_80";
+  c80.tileN = 64;
+  c80.splitK = 3;
+  EXPECT_TRUE(mentions(whyInvalid(c80, down), "tile_k * split_k"));
+  // Default at M = 1: 86 tiles of 128 split four ways on sm90 (22 + 22 +
+  // 21 + 21), two ways on sm80.
+  EXPECT_EQ(defaultConfig(down, 1, "sm_90a").splitK, 4);
+  EXPECT_EQ(defaultConfig(down, 1, "sm_80").splitK, 2);
 }
 
 } // namespace
