@@ -1,5 +1,6 @@
 //===- CalibrationStats.cpp - safetensors calibration reader -----------------===//
 #include "qqq/Calibration/CalibrationStats.h"
+#include "qqq/Numerics/GPTQ.h"
 
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -171,8 +172,21 @@ CalibrationStats::load(StringRef path) {
     s.sample = copyAs<float>(**smp);
     if (s.count <= 0)
       return tensorError(path, (act + ".count").str(), "must be positive");
-    // First-token statistics are optional (files written before they existed).
-    if (tensors.count((act + ".xtx_first").str())) {
+    // First-token statistics are optional (files written before they
+    // existed): the windows' first rows (`first`, current files) or their
+    // Σ x₀x₀ᵀ (`xtx_first` + `count_first`, files of the first format).
+    if (tensors.count((act + ".first").str())) {
+      auto fr = need(".first", "F32", 2);
+      if (!fr)
+        return fr.takeError();
+      if ((*fr)->shape[1] != k || (*fr)->shape[0] <= 0)
+        return tensorError(path, (act + ".first").str(),
+                           "must be W x " + llvm::Twine(k) + " with W > 0");
+      numerics::Matrix<float> rows((*fr)->shape[0], k);
+      rows.data = copyAs<float>(**fr);
+      s.xtxFirst = numerics::sumOfOuterProducts(rows);
+      s.countFirst = rows.rows;
+    } else if (tensors.count((act + ".xtx_first").str())) {
       auto xf = need(".xtx_first", "F64", 2);
       auto cf = need(".count_first", "I64", 1);
       if (!xf)

@@ -85,6 +85,21 @@ void addFirstTokenWeight(Matrix<double> &H, const std::vector<double> &xtxFirst,
     H.data[i] += f * xtxFirst[i];
 }
 
+std::vector<double> sumOfOuterProducts(const Matrix<float> &rows) {
+  const int64_t K = rows.cols;
+  std::vector<double> out(static_cast<size_t>(K * K), 0.0);
+  if (rows.rows == 0 || K == 0)
+    return out;
+  std::vector<double> r64(rows.data.begin(), rows.data.end());
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, static_cast<int>(K),
+              static_cast<int>(rows.rows), 1.0, r64.data(),
+              static_cast<int>(K), 0.0, out.data(), static_cast<int>(K));
+  for (int64_t i = 0; i < K; ++i) // mirror the upper triangle
+    for (int64_t j = 0; j < i; ++j)
+      out[i * K + j] = out[j * K + i];
+  return out;
+}
+
 Matrix<double> computeHessian(const Matrix<float> &x) {
   Matrix<double> H;
   int64_t count = 0;

@@ -13,8 +13,9 @@ tapped value name ``v``:
   v.sample f32[R',K] a uniform random sample of R' = min(R, count) rows
                      (reservoir sampling, seeded; the same token positions for
                      every value)
-  v.xtx_first   f64[K,K] Σ x xᵀ over the first token of every window only
-  v.count_first i64[1]   number of windows
+  v.first  f32[W,K]  the first token's row of each of the W windows (qqq-gptq
+                     forms Σ x₀x₀ᵀ from it; W x K floats instead of a second
+                     K x K float64 matrix)
 
 The first position of a window is the attention sink of LLaMA-family models:
 most queries put much of their attention on it, so an error in its keys and
@@ -86,8 +87,7 @@ class Accumulator:
         self.xtx = np.zeros((k, k), np.float64)
         self.count = 0
         self.sample = np.zeros((rows, k), np.float32)
-        self.xtx_first = np.zeros((k, k), np.float64)
-        self.count_first = 0
+        self.first: list[np.ndarray] = []
 
     def add(self, x: np.ndarray, slots: np.ndarray, rows: np.ndarray) -> None:
         """x [T, K], the rows of one window; row ``rows[i]`` of x goes to
@@ -98,8 +98,7 @@ class Accumulator:
         self.xtx += x64.T @ x64
         self.count += x.shape[0]
         self.sample[slots] = x[rows]
-        self.xtx_first += np.outer(x64[0], x64[0])
-        self.count_first += 1
+        self.first.append(x[0].copy())
 
 
 class Reservoir:
@@ -194,8 +193,7 @@ def to_tensors(stats: dict[str, Accumulator]) -> dict[str, np.ndarray]:
         out[f"{v}.xtx"] = a.xtx
         out[f"{v}.count"] = np.array([a.count], np.int64)
         out[f"{v}.sample"] = np.ascontiguousarray(a.sample[: min(a.count, a.sample.shape[0])])
-        out[f"{v}.xtx_first"] = a.xtx_first
-        out[f"{v}.count_first"] = np.array([a.count_first], np.int64)
+        out[f"{v}.first"] = np.stack(a.first).astype(np.float32)
     return out
 
 

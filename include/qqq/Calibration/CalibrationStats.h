@@ -7,9 +7,11 @@
 //   <act>.xtx f64[K,K]                   Σ x xᵀ over all calibration tokens
 //   <act>.count i64[1]                   number of tokens
 //   <act>.sample f32[R,K]                a fixed random sample of rows
-//   <act>.xtx_first f64[K,K], <act>.count_first i64[1] (optional)
-//                                        Σ x xᵀ over the first token of each
-//                                        window (the attention sink), windows
+//   <act>.first f32[W,K] (optional)      the first token of each of the W
+//                                        windows (the attention sink); read
+//                                        as xtxFirst = Σ x₀x₀ᵀ, countFirst = W
+//   <act>.xtx_first f64[K,K], <act>.count_first i64[1] (optional, the first
+//                                        format: that sum stored directly)
 //
 // Design: the quantization passes share one in-memory copy. A file is loaded
 // once, lazily, by the first pass that needs it (CalibrationRegistry::get),

@@ -58,6 +58,10 @@ void finalizeHessian(Matrix<double> &H, int64_t count);
 /// finalizeHessian). weight = 0 leaves H unchanged.
 void addFirstTokenWeight(Matrix<double> &H, const std::vector<double> &xtxFirst,
                          int64_t count, int64_t countFirst, double weight);
+/// Σ rᵢ rᵢᵀ over the rows of `rows` (n x K) in float64 products and sums:
+/// K x K, row-major, both triangles (the calibration file keeps the windows'
+/// first-token rows; this is their xtx_first).
+std::vector<double> sumOfOuterProducts(const Matrix<float> &rows);
 Matrix<double> computeHessian(const Matrix<float> &x);
 
 /// Quantizes W (N x K) with the Hessian H (K x K). Shape or group-size

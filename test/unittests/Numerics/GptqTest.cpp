@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 
 using namespace qqq::numerics;
 using namespace qqq::numerics::test;
@@ -85,6 +86,28 @@ TEST(Gptq, FirstTokenWeightAddsItsShare) {
 // The attention sink: one row per window in an unusual direction. With its
 // share restored in H, GPTQ's error on those rows drops (the point of
 // --sink-weight), while the error on all rows stays far below RTN's.
+// The calibration file's first-token rows become Σ rᵢrᵢᵀ in float64: checked
+// against the direct double loop on values whose float32 products would
+// round (14 significant bits each) while every double sum stays exact in
+// any order.
+TEST(Gptq, SumOfOuterProductsIsFloat64) {
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> d(-(1 << 12), 1 << 12);
+  Matrix<float> rows(5, 7);
+  for (float &v : rows.data)
+    v = static_cast<float>(d(rng)) + 0.5f;
+  std::vector<double> got = sumOfOuterProducts(rows);
+  ASSERT_EQ(got.size(), 49u);
+  for (int64_t i = 0; i < 7; ++i)
+    for (int64_t j = 0; j < 7; ++j) {
+      double want = 0;
+      for (int64_t r = 0; r < 5; ++r)
+        want += double(rows.at(r, i)) * double(rows.at(r, j));
+      EXPECT_EQ(got[i * 7 + j], want) << i << "," << j;
+    }
+  EXPECT_EQ(sumOfOuterProducts(Matrix<float>(0, 3)), std::vector<double>(9, 0.0));
+}
+
 TEST(Gptq, SinkWeightLowersTheErrorOnFirstTokens) {
   const int64_t K = 128, N = 64, windows = 16, len = 64;
   Matrix<float> x = correlatedActivations(windows * len, K, 16, 7);

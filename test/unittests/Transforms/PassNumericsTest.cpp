@@ -67,16 +67,21 @@ Matrix<float> randomMatrix(int64_t r, int64_t c, std::mt19937 &rng,
 /// Writes calibration statistics for one activation in the safetensors
 /// layout python -m qqq.calibrate produces.
 /// With windowLen > 0, rows 0, windowLen, 2·windowLen, ... are the windows'
-/// first tokens and `xtx_first`/`count_first` are written too.
+/// first tokens and their rows `first` are written too (or, with
+/// `legacyFirst`, the first format's `xtx_first`/`count_first`).
 void writeCalibration(const std::string &path, const std::string &act,
-                      const Matrix<float> &x, int64_t windowLen = 0) {
+                      const Matrix<float> &x, int64_t windowLen = 0,
+                      bool legacyFirst = false) {
   int64_t k = x.cols, n = x.rows;
   std::vector<float> mn(k, INFINITY), mx(k, -INFINITY);
   std::vector<double> xtx(k * k, 0.0), xtxFirst(k * k, 0.0);
   int64_t countFirst = 0;
+  std::vector<float> firstRows;
   for (int64_t r = 0; r < n; ++r) {
     bool first = windowLen > 0 && r % windowLen == 0;
     countFirst += first;
+    if (first)
+      firstRows.insert(firstRows.end(), x.row(r), x.row(r) + k);
     for (int64_t i = 0; i < k; ++i) {
       mn[i] = std::min(mn[i], x.at(r, i));
       mx[i] = std::max(mx[i], x.at(r, i));
@@ -101,10 +106,13 @@ void writeCalibration(const std::string &path, const std::string &act,
       {act + ".xtx", "F64", {k, k}, xtx.data(), xtx.size() * 8},
       {act + ".count", "I64", {1}, &count, 8},
       {act + ".sample", "F32", {n, k}, x.data.data(), x.data.size() * 4}};
-  if (windowLen > 0) {
+  if (windowLen > 0 && legacyFirst) {
     ts.push_back({act + ".xtx_first", "F64", {k, k}, xtxFirst.data(),
                   xtxFirst.size() * 8});
     ts.push_back({act + ".count_first", "I64", {1}, &countFirst, 8});
+  } else if (windowLen > 0) {
+    ts.push_back({act + ".first", "F32", {countFirst, k}, firstRows.data(),
+                  firstRows.size() * 4});
   }
   std::string header = "{";
   size_t off = 0;
@@ -287,6 +295,9 @@ TEST(PassNumerics, GptqWeightsTheWindowsFirstTokens) {
   EXPECT_NE(weighted, plain);
   // The default sink-layers (q/k/v projections) does not match "l0".
   EXPECT_EQ(plain, quantized(" sink-weight=0.5"));
+  // Files of the first format (Σ x₀x₀ᵀ stored) give the same weights.
+  writeCalibration(calib, "act", x, /*windowLen=*/20, /*legacyFirst=*/true);
+  EXPECT_EQ(weighted, quantized(" sink-weight=0.5 sink-layers=^l0$"));
   llvm::sys::fs::remove(calib);
 }
 
@@ -452,6 +463,24 @@ TEST(Calibration, RejectsInconsistentFiles) {
   EXPECT_EQ(s->count, 4);
   EXPECT_EQ(s->sampleRows, 4);
   EXPECT_EQ((*ok)->lookup("b"), nullptr);
+  EXPECT_EQ(s->countFirst, 0);
+  // The windows' first rows (rows 0 and 3 of two windows of 3) are read as
+  // their Σ x₀x₀ᵀ, in either file format.
+  Matrix<float> x = randomMatrix(6, 8, rng);
+  for (bool legacy : {false, true}) {
+    writeCalibration(p, "a", x, /*windowLen=*/3, legacy);
+    auto w = CalibrationStats::load(p);
+    ASSERT_TRUE(bool(w));
+    ActivationStats *f = (*w)->lookup("a");
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->countFirst, 2);
+    ASSERT_EQ(f->xtxFirst.size(), 64u);
+    for (int64_t i = 0; i < 8; ++i)
+      for (int64_t j = 0; j < 8; ++j)
+        EXPECT_DOUBLE_EQ(f->xtxFirst[i * 8 + j],
+                         double(x.at(0, i)) * x.at(0, j) +
+                             double(x.at(3, i)) * x.at(3, j));
+  }
   llvm::sys::fs::remove(p);
 }
 

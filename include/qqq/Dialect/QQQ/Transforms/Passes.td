@@ -108,12 +108,13 @@ def QQQGPTQPass : Pass<"qqq-gptq", "mlir::ModuleOp"> {
     The first position of every window is the attention sink of LLaMA-family
     models: most queries attend to it, so errors in its keys and values
     reach every later token, yet it is one row in L of Σ x xᵀ. `sink-weight`
-    gives those rows (the calibration file's `xtx_first`) that share of the
+    gives those rows (the calibration file's `first` rows) that share of the
     Hessian: H = Σ x xᵀ + w·(n / windows)·Σ x₀x₀ᵀ, for the layers that
     `sink-layers` matches (q/k/v: the keys and values the sink's attention
     weight multiplies; on SmolLM2-135M per-channel W4A8 this took the
     2-window perplexity from 46.7 to 29.5, and weighting every layer gave
-    32.8). Files without `xtx_first` get the plain Hessian and a warning.
+    32.8). Files without first-token rows get the plain Hessian and a
+    warning.
   }];
   let options = [
     Option<"calibration", "calibration", "std::string", "\"\"",
@@ -128,7 +129,7 @@ def QQQGPTQPass : Pass<"qqq-gptq", "mlir::ModuleOp"> {
     Option<"damp", "damp", "double", "0.01", "Hessian damping, fraction of mean diag">,
     Option<"sinkWeight", "sink-weight", "double", "0.5",
            "share of the windows' first tokens (the attention sink) in H, "
-           "from the calibration's xtx_first (0: plain Σ x xᵀ)">,
+           "from the calibration's first-token rows (0: plain Σ x xᵀ)">,
     Option<"sinkLayers", "sink-layers", "std::string", "\"[qkv]_proj$\"",
            "regex of the layers whose Hessian gets sink-weight (default: "
            "the attention projections q/k/v)">,
