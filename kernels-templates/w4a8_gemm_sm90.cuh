@@ -69,6 +69,13 @@ __device__ __forceinline__ void cluster_sync() {
   asm volatile("barrier.cluster.arrive.release.aligned;\n"
                "barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
 }
+// A cluster barrier that orders nothing: for "nobody leaves while its
+// shared memory may still be read", where every remote load's value has
+// been consumed (so the load is complete) before the arrive issues.
+__device__ __forceinline__ void cluster_sync_relaxed() {
+  asm volatile("barrier.cluster.arrive.relaxed.aligned;\n"
+               "barrier.cluster.wait.aligned;\n" ::: "memory");
+}
 __device__ __forceinline__ u32 cluster_ctarank() {
   u32 r;
   asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
@@ -373,7 +380,7 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
         frag_store_one<N>(sum, rc, nrow0, m0, mb, i, M, s_tok, has_bias, y);
       }
     // No CTA leaves while its partials may still be read.
-    cluster_sync();
+    cluster_sync_relaxed();
   }
 }
 

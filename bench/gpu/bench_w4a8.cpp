@@ -283,12 +283,17 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket) {
   out.push_back(def);
   int64_t m = bucket == 0 ? 4096 : bucket;
   std::vector<int64_t> tms;
-  if (m <= 64)
+  // From M = 32 also half-height token tiles: twice the CTAs for shapes
+  // with few weight-row blocks (the second token tile re-reads the weights
+  // from L2).
+  if (m <= 16)
     tms = {std::max<int64_t>(8, m)};
+  else if (m <= 64)
+    tms = {m, m / 2};
   else if (bucket == 0)
     tms = {128, 256};
   else
-    tms = {std::min<int64_t>(m, 128), 64};
+    tms = {std::min<int64_t>(m, 128), 64, 32};
   for (int64_t tm : tms)
     for (int64_t wp : {4, 8, 16})
       for (int64_t tk : {128, 256, 512})
