@@ -111,19 +111,13 @@ __device__ __forceinline__ void mma_s8_16832(int c[4], const u32 a[4],
 
 // The W4A8 epilogue, operation by operation (no FMA contraction); `bias`
 // is added only when `has_bias` (adding 0 would turn -0 into +0).
-__device__ __forceinline__ __half epilogue_v(int acc, float s_tok, float s_ch,
-                                             float bias, bool has_bias) {
+__device__ __forceinline__ __half epilogue(int acc, float s_tok, float s_ch,
+                                           float bias, bool has_bias) {
   float t = __fmul_rn(s_tok, s_ch);
   float y = __fmul_rn(__int2float_rn(acc), t);
   if (has_bias)
     y = __fadd_rn(y, bias);
   return __float2half_rn(y);
-}
-__device__ __forceinline__ __half epilogue(int acc, float s_tok, float s_ch,
-                                           const __half *bias, int n) {
-  return epilogue_v(acc, s_tok, s_ch,
-                    bias != nullptr ? __half2float(bias[n]) : 0.0f,
-                    bias != nullptr);
 }
 
 // Split-K: add this CTA's int32 partials into the workspace; the last CTA of
@@ -159,19 +153,6 @@ __device__ __forceinline__ void frag_coord(int nrow, int m0, int mb, int i,
   m = m0 + 8 * mb + 2 * (lane & 3) + i % 2;
 }
 
-// One output through the epilogue; tokens past M are not written.
-template <int N>
-__device__ __forceinline__ void frag_store_one(int acc, int nrow, int m0,
-                                               int mb, int i, int M,
-                                               const float *s_tok,
-                                               const float *s_ch,
-                                               const __half *bias, __half *y) {
-  int n, m;
-  frag_coord(nrow, m0, mb, i, n, m);
-  if (m < M)
-    y[static_cast<size_t>(m) * N + n] = epilogue(acc, s_tok[m], s_ch[n], bias, n);
-}
-
 // The epilogue's per-weight-row constants of one thread (its rows nrow +
 // gid and nrow + gid + 8), loaded before the main loop so their memory
 // latency overlaps it instead of following it.
@@ -189,6 +170,7 @@ __device__ __forceinline__ RowConsts row_consts(int nrow, const float *s_ch,
   }
   return r;
 }
+// One output through the epilogue; tokens past M are not written.
 template <int N>
 __device__ __forceinline__ void frag_store_one(int acc, const RowConsts &rc,
                                                int nrow, int m0, int mb, int i,
@@ -198,7 +180,7 @@ __device__ __forceinline__ void frag_store_one(int acc, const RowConsts &rc,
   frag_coord(nrow, m0, mb, i, n, m);
   if (m < M)
     y[static_cast<size_t>(m) * N + n] =
-        epilogue_v(acc, s_tok[m], rc.s_ch[i / 2], rc.bias[i / 2], has_bias);
+        epilogue(acc, s_tok[m], rc.s_ch[i / 2], rc.bias[i / 2], has_bias);
 }
 template <int N, int MB>
 __device__ __forceinline__ void frag_store(const int (&acc)[MB][4],
@@ -213,16 +195,14 @@ __device__ __forceinline__ void frag_store(const int (&acc)[MB][4],
                         y);
 }
 
+// The same with the row constants loaded here (the mma.sync kernel).
 template <int N, int MB>
 __device__ __forceinline__ void frag_store(const int (&acc)[MB][4], int nrow,
                                            int m0, int M, const float *s_tok,
                                            const float *s_ch,
                                            const __half *bias, __half *y) {
-#pragma unroll
-  for (int mb = 0; mb < MB; ++mb)
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-      frag_store_one<N>(acc[mb][i], nrow, m0, mb, i, M, s_tok, s_ch, bias, y);
+  frag_store<N, MB>(acc, row_consts(nrow, s_ch, bias), nrow, m0, M, s_tok,
+                    bias != nullptr, y);
 }
 
 template <int N, int MB>

@@ -258,6 +258,29 @@ RotatedWeight rotate(const WeightProblem &w, const Device &d) {
   return r;
 }
 
+// The bandwidth probe over the rotated copies of one packed weight (best of
+// 1, 2 and 4 CTAs per SM): one launch's cost of streaming those bytes.
+double probeReadUs(const Kernel &probe, const RotatedWeight &rw,
+                   const Device &dev, Timer &timer) {
+  long long n16 = static_cast<long long>(rw.copies[0].packed90.bytes / 16);
+  DevBuf sink(size_t(4) * dev.sms * 4); // one word per CTA, never written
+  double best = 1e30;
+  for (unsigned ctas : {unsigned(dev.sms), unsigned(dev.sms) * 2,
+                        unsigned(dev.sms) * 4})
+    best = std::min(best, timer.median(
+                              [&](int i) {
+                                CUdeviceptr p =
+                                    rw.copies[i % rw.copies.size()].packed90.p;
+                                void *args[] = {&p, &n16, &sink.p};
+                                CU_CHECK(cuLaunchKernel(probe.fn, ctas, 1, 1,
+                                                        512, 1, 1, 0,
+                                                        timer.stream, args,
+                                                        nullptr));
+                              },
+                              iters));
+  return best;
+}
+
 std::string configString(const GemmConfig &c) {
   std::ostringstream os;
   os << c.tileM << "x" << c.tileN << "x" << c.tileK << "_s" << c.stages
@@ -497,33 +520,15 @@ int main(int argc, char **argv) {
                         : NAN;
       }
     }
+    double readUs = -1;
     for (int64_t G : groups) {
       GemmShape s{ns.N, ns.K, G};
       WeightProblem w = makeWeight(ns.N, ns.K, G, seed++);
       RotatedWeight rw = rotate(w, dev);
       const DeviceWeight &w0 = rw.copies[0];
-      // ---- the same rotation of packed weights read by the bandwidth
-      // probe (best of three grids): one launch's cost of streaming them.
-      double readUs = 1e30;
-      {
-        const Kernel &probe = kernels[probeIndex];
-        long long n16 = static_cast<long long>(w0.packed90.bytes / 16);
-        DevBuf sink(size_t(4) * 132 * 8);
-        for (unsigned ctas : {unsigned(dev.sms), unsigned(dev.sms) * 2,
-                              unsigned(dev.sms) * 4})
-          readUs = std::min(readUs, timer.median(
-                                        [&](int i) {
-                                          CUdeviceptr p =
-                                              rw.copies[i % rw.copies.size()]
-                                                  .packed90.p;
-                                          void *args[] = {&p, &n16, &sink.p};
-                                          CU_CHECK(cuLaunchKernel(
-                                              probe.fn, ctas, 1, 1, 512, 1, 1,
-                                              0, timer.stream, args,
-                                              nullptr));
-                                        },
-                                        iters));
-      }
+      // The packed weights are the same bytes for either group size.
+      if (readUs < 0)
+        readUs = probeReadUs(kernels[probeIndex], rw, dev, timer);
       // ---- tuning: per bucket, every candidate checked then timed at M =
       // the bucket (4096 for the unbounded one).
       for (int64_t b : tuneBuckets) {

@@ -134,6 +134,13 @@ std::string archForFamily(const Device &d, const std::string &catalogArch) {
   return "sm_" + std::to_string(d.ccMajor) + std::to_string(d.ccMinor);
 }
 
+// The NVRTC request of one catalog GEMM kernel for this device.
+KernelRequest gemmRequest(const Device &d, const GemmConfig &c,
+                          const GemmShape &s) {
+  return {codegen::templateFileName(*codegen::gemmFamilyForArch(c.arch)),
+          codegen::instantiationExpression(c, s), archForFamily(d, c.arch)};
+}
+
 //===-- activation kernels -------------------------------------------------===//
 
 float cpuQuantizeRow(const float *x, int64_t n, int8_t *q) {
@@ -342,12 +349,8 @@ void testProgrammaticLaunch(const Device &dev, const std::string &repo,
   GemmConfig c2 = codegen::defaultConfig(s2, 1024, "sm_90a");
   GemmConfig c3 = codegen::defaultConfig(s2, 16, "sm_90a"); // split-K cluster
   std::vector<Kernel> ks = buildKernels(
-      {{codegen::templateFileName(codegen::KernelFamily::W4A8GemmSm90),
-        codegen::instantiationExpression(c1, s1), archForFamily(dev, "sm_90a")},
-       {codegen::templateFileName(codegen::KernelFamily::W4A8GemmSm90),
-        codegen::instantiationExpression(c2, s2), archForFamily(dev, "sm_90a")},
-       {codegen::templateFileName(codegen::KernelFamily::W4A8GemmSm90),
-        codegen::instantiationExpression(c3, s2), archForFamily(dev, "sm_90a")}},
+      {gemmRequest(dev, c1, s1), gemmRequest(dev, c2, s2),
+       gemmRequest(dev, c3, s2)},
       repo, 3);
   for (const Kernel &k : ks)
     if (!k.fn) {
@@ -535,14 +538,12 @@ int main(int argc, char **argv) {
       report(false, describe(c, 0) + ": invalid config: " + *err);
       continue;
     }
-    auto fam = *codegen::gemmFamilyForArch(c.config.arch);
-    std::string expr = codegen::instantiationExpression(c.config, c.shape);
-    std::string key = expr + "@" + c.config.arch;
+    KernelRequest req = gemmRequest(dev, c.config, c.shape);
+    std::string key = req.expr + "@" + c.config.arch;
     auto it = index.find(key);
     if (it == index.end()) {
       it = index.emplace(key, reqs.size()).first;
-      reqs.push_back({codegen::templateFileName(fam), expr,
-                      archForFamily(dev, c.config.arch)});
+      reqs.push_back(req);
     }
     c.kernelIndex = it->second;
   }
