@@ -8,11 +8,10 @@
 // ring: many bytes in flight per SM at no register cost. Each lane reads its
 // 16 bytes per 64 K from there, widens int4 -> int8 in registers (per
 // channel: the high-nibble trick, 16 q; per group: rne(q s_grp) in f16x2) and
-// feeds wgmma's register A operand. The activation tile (K-major, the
-// no-swizzle core-matrix layout: 16-byte chunk c of token t at
-// c * TILE_M * 16 + t * 16, LBO = TILE_M * 16, SBO = 128) goes through a
-// STAGES + 2 ring with cp.async and is read by wgmma through a shared-memory
-// descriptor; both rings run STAGES tiles ahead. The K tiles split over
+// feeds wgmma's register A operand. The activation tile (K-major; with
+// 128-byte K rows the 128-byte swizzled layout, else the core-matrix layout)
+// goes through a STAGES + 2 ring with cp.async and is read by wgmma through a
+// shared-memory descriptor; both rings run STAGES tiles ahead. The K tiles split over
 // SPLIT_K CTAs (unevenly where they must), which form a thread-block cluster
 // and sum their int32 partials through distributed shared memory (no
 // workspace). Weight copies start before griddepcontrol.wait (programmatic
@@ -31,6 +30,19 @@ wgmma_desc_noswizzle(u32 saddr, u32 lbo, u32 sbo) {
   d |= static_cast<unsigned long long>((sbo >> 4) & 0x3FFF) << 32;
   return d; // base offset 0, swizzle mode 0 (none)
 }
+// K-major, 128-byte swizzle: 8-row atoms of 128-byte rows, 16-byte chunk c
+// of row r at (c ^ r % 8) * 16 (the hardware XORs address bits 4-6 with bits
+// 7-9, so atoms are 1024-byte aligned); SBO = 1024 between atoms, LBO
+// unused. A k-slice inside the 128-byte row is addressed by offsetting the
+// start address.
+__device__ __forceinline__ unsigned long long wgmma_desc_sw128(u32 saddr) {
+  unsigned long long d = 0;
+  d |= static_cast<unsigned long long>((saddr & 0x3FFFF) >> 4);
+  d |= 1ull << 16;                                       // LBO (unused)
+  d |= static_cast<unsigned long long>(1024 >> 4) << 32; // SBO
+  d |= 1ull << 62;                                       // 128-byte swizzle
+  return d;
+}
 
 template <int MB>
 __device__ __forceinline__ void fence_acc(int (&acc)[MB][4]) {
@@ -39,6 +51,22 @@ __device__ __forceinline__ void fence_acc(int (&acc)[MB][4]) {
 #pragma unroll
     for (int i = 0; i < 4; ++i)
       asm volatile("" : "+r"(acc[mb][i])::"memory");
+}
+
+// The A fragments of a wgmma batch must be complete before wgmma.fence:
+// otherwise the compiler sinks the last widening steps (shift, mask) next to
+// each wgmma, and ptxas, seeing A registers written inside the batch,
+// injects a full wait before every wgmma (C7519; SASS: WARPGROUP.DEPBAR.LE
+// gsb0, 0x0 after each IGMMA).
+template <int K64>
+__device__ __forceinline__ void fence_a(u32 (&a)[K64][2][4]) {
+#pragma unroll
+  for (int j = 0; j < K64; ++j)
+#pragma unroll
+    for (int s = 0; s < 2; ++s)
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        asm volatile("" : "+r"(a[j][s][i])::"memory");
 }
 
 // mbarrier with one arrival per phase (the thread that issues the copies).
@@ -159,12 +187,21 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
   static_assert(STAGES >= 3, "stages: one in flight, one in use, one ahead");
   static_assert(STAGES * 8 <= 128, "mbarriers fit their reserved bytes");
 
+  // Activation tiles whose K rows are 128-byte multiples use the 128-byte
+  // swizzled layout: the no-swizzle core-matrix layout (chunk c of token t
+  // at c * TILE_M * 16 + t * 16), which 64-wide K tiles keep, made the
+  // kernel 1.22-1.34x slower at M = 256-1024 (wgmma's shared-memory reads).
+  constexpr bool SWIZZLE = TILE_K % 128 == 0;
+  constexpr u32 X_ALIGN = SWIZZLE ? 1024 : 16;
+
   extern __shared__ uint4 smem_raw[];
-  // Dynamic shared memory: STAGES mbarriers (128 bytes reserved), then the
-  // rings: X_STAGES activation tiles, STAGES weight (+ scale) tiles. Split-K
-  // partials reuse the ring after the main loop, never the mbarriers.
+  // Dynamic shared memory: STAGES mbarriers (128 bytes reserved), padding to
+  // X_ALIGN, then the rings: X_STAGES activation tiles, STAGES weight (+
+  // scale) tiles. Split-K partials reuse the rings after the main loop,
+  // never the mbarriers.
   const u32 bar_base = smem_addr(smem_raw);
   u8 *smem = reinterpret_cast<u8 *>(smem_raw) + BAR_BYTES;
+  smem += (X_ALIGN - smem_addr(smem) % X_ALIGN) % X_ALIGN;
   u8 *wsmem = smem + X_STAGES * X_STAGE;
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int gid = lane >> 2;
@@ -186,16 +223,40 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
   // Warp w of warpgroup g: rows 64 g + 16 (w % 4) of the CTA's tile.
   const int nrow0 = blockIdx.x * TILE_N + warp * 16;
 
+  // A warp copies 64 contiguous bytes (two full 32-byte sectors) of each of
+  // 8 tokens: chunk c = 32 w + lane is token 8 (w % R) + lane % 8, 16-byte
+  // column 4 (w / R) + lane / 8, with R = TILE_M / 8. (Token-consecutive
+  // lanes fetched half-used sectors: ncu counted twice the activation bytes
+  // into L1.) Thread tid's i-th chunk has w = warp + i WARPS; where R and
+  // WARPS divide one another its token and column are the thread's own plus
+  // compile-time steps, which keeps registers for the A fragments.
+  static_assert(TILE_M % 8 == 0 && TILE_K % 64 == 0, "load_x mapping");
+  constexpr int R = TILE_M / 8;
+  constexpr bool R_DIV = R % WARPS == 0, W_DIV = WARPS % R == 0;
+  const int x_row0 = (R_DIV ? warp : warp % R) * 8 + lane % 8;
+  const int x_col0 = (R_DIV ? 0 : warp / R) * 4 + lane / 8;
   auto load_x = [&](int stage, int kt) {
+    const int k0 = k_of(kt);
 #pragma unroll
-    for (int c = tid; c < CHUNKS; c += THREADS) {
-      int row = c % TILE_M, col = c / TILE_M; // consecutive threads: tokens
-      int m = m0 + row;
-      bool p = m < M;
-      const i8 *src =
-          x + static_cast<size_t>(p ? m : 0) * K + k_of(kt) + col * 16;
-      cp_async16(smem + stage * X_STAGE + col * (TILE_M * 16) + row * 16, src,
-                 p);
+    for (int i = 0; i * THREADS < CHUNKS; ++i) {
+      if (CHUNKS % THREADS != 0 && i * THREADS + tid >= CHUNKS)
+        break;
+      int row, col;
+      if (R_DIV || W_DIV) {
+        row = x_row0 + (R_DIV ? (i * WARPS) % R * 8 : 0);
+        col = x_col0 + (R_DIV ? (i * WARPS) / R : i * (WARPS / R)) * 4;
+      } else {
+        const int w_i = warp + i * WARPS;
+        row = (w_i % R) * 8 + lane % 8;
+        col = (w_i / R) * 4 + lane / 8;
+      }
+      const int m = m0 + row;
+      const bool p = m < M;
+      const i8 *src = x + static_cast<size_t>(p ? m : 0) * K + k0 + col * 16;
+      const int off = SWIZZLE ? (col / 8) * (TILE_M * 128) + row * 128 +
+                                    ((col % 8) ^ (row % 8)) * 16
+                              : col * (TILE_M * 16) + row * 16;
+      cp_async16(smem + stage * X_STAGE + off, src, p);
     }
   };
   // One thread copies K tile kt of every warpgroup's weights (and scales)
@@ -241,6 +302,7 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
       for (int s = 0; s < 2; ++s)
         a_fragment<GROUP>(v, s, s_lo, s_hi, dst[j][s]);
     }
+    fence_a<K64>(dst);
   };
 
   if (tid == 0) {
@@ -315,8 +377,13 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     for (int j = 0; j < K64; ++j)
 #pragma unroll
       for (int s = 0; s < 2; ++s) {
-        unsigned long long desc = wgmma_desc_noswizzle(
-            stage_addr + (4 * j + 2 * s) * (TILE_M * 16), TILE_M * 16, 128);
+        const int kb = 64 * j + 32 * s; // the k-slice's first byte
+        const unsigned long long desc =
+            SWIZZLE ? wgmma_desc_sw128(stage_addr +
+                                       (kb / 128) * (TILE_M * 128) + kb % 128)
+                    : wgmma_desc_noswizzle(
+                          stage_addr + (kb / 16) * (TILE_M * 16),
+                          TILE_M * 16, 128);
         WgmmaS8<TILE_M>::mma(acc, acur[j][s], desc);
       }
     asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");

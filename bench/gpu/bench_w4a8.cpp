@@ -21,7 +21,8 @@
 // JSON, include/qqq/CodeGen/KernelCatalog.h).
 //
 // Usage: bench_w4a8 --repo DIR [--csv FILE] [--tune --tuning-out FILE]
-//                   [--quick] [--verbose] [--iters N]
+//                   [--quick] [--verbose] [--iters N] [--shape NAME]
+//                   [--bucket B]  (one shape / one tuning bucket only)
 //
 //===----------------------------------------------------------------------===//
 #include "../../test/gpu/gpu_harness.h"
@@ -358,6 +359,8 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket) {
 int main(int argc, char **argv) {
   std::string repo = ".", csvPath = "bench_w4a8.csv", tuningOut;
   bool tune = false, quick = false, verbose = false;
+  std::string onlyShape;
+  int64_t onlyBucket = -1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--repo" && i + 1 < argc)
@@ -374,6 +377,10 @@ int main(int argc, char **argv) {
       verbose = true;
     else if (a == "--iters" && i + 1 < argc)
       iters = std::atoi(argv[++i]);
+    else if (a == "--shape" && i + 1 < argc) // only this shape (by name)
+      onlyShape = argv[++i];
+    else if (a == "--bucket" && i + 1 < argc) // only this tuning bucket
+      onlyBucket = std::atoll(argv[++i]);
     else {
       std::fprintf(stderr, "unknown argument '%s'\n", a.c_str());
       return 2;
@@ -403,6 +410,16 @@ int main(int argc, char **argv) {
     Ms = {1, 16, 128, 1024};
   }
   std::vector<int64_t> groups = {0, 128};
+  if (!onlyShape.empty()) {
+    shapes.clear();
+    for (const NamedShape &ns : kShapes)
+      if (onlyShape == ns.name)
+        shapes.push_back(ns);
+    if (shapes.empty()) {
+      std::fprintf(stderr, "unknown shape '%s'\n", onlyShape.c_str());
+      return 2;
+    }
+  }
 
   // ---- kernels: defaults for every (shape, G, bucket), tuning candidates.
   std::map<std::string, size_t> index;
@@ -419,6 +436,16 @@ int main(int argc, char **argv) {
     return reqs.size() - 1;
   };
   std::vector<int64_t> tuneBuckets = {16, 32, 64, 128, 256, 1024, 0};
+  if (onlyBucket >= 0) {
+    if (std::find(tuneBuckets.begin(), tuneBuckets.end(), onlyBucket) ==
+        tuneBuckets.end()) {
+      std::fprintf(stderr, "--bucket %lld is not an M bucket\n",
+                   static_cast<long long>(onlyBucket));
+      return 2;
+    }
+    tuneBuckets = {onlyBucket};
+    Ms = {onlyBucket == 0 ? 4096 : onlyBucket};
+  }
   std::map<TuneKey, std::vector<GemmConfig>> cands;
   for (const NamedShape &ns : shapes)
     for (int64_t G : groups) {

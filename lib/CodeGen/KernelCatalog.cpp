@@ -196,7 +196,7 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
   bool sm90 = c.arch == "sm_90a";
   if (sm90) {
     // 128 bytes of mbarriers (one per weight stage), then stages + 2
-    // activation tiles (core-matrix layout, no padding; wgmma reads a tile
+    // activation tiles (no padding; wgmma reads a tile
     // until the step after its own, and the ring runs `stages` ahead) and
     // `stages` weight tiles: each warpgroup's tile_k / 2 bytes per row and,
     // per group, the 64 rows' f16 scales of each group the tile touches.
@@ -209,9 +209,13 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
     // Split-K partials (one int32 per output of the tile) reuse the drained
     // rings for the cluster reduction.
     int64_t partials = c.splitK > 1 ? c.tileM * c.tileN * 4 : 0;
+    // 128-byte swizzled activation tiles (tile_k % 128 == 0) start on a
+    // 1024-byte boundary: up to 1024 bytes of padding after the mbarriers.
+    int64_t pad = c.tileK % 128 == 0 ? 1024 : 0;
     g.sharedBytes = static_cast<uint32_t>(
-        128 + std::max<int64_t>((c.stages + 2) * xTile + c.stages * wTile,
-                                partials));
+        128 + pad +
+        std::max<int64_t>((c.stages + 2) * xTile + c.stages * wTile,
+                          partials));
   } else {
     // Activation rows padded by 16 bytes against bank conflicts.
     g.sharedBytes = static_cast<uint32_t>(c.stages * c.tileM * (c.tileK + 16));

@@ -45,15 +45,20 @@ TEST(KernelCatalog, RegisterFileBoundsTileMTimesWarps) {
   EXPECT_FALSE(whyInvalid(sm90(256, 8, 64, 3), s));
 }
 
-// 128 bytes of mbarriers, then stages + 2 activation tiles of tile_m *
+// 128 bytes of mbarriers, 1024 bytes to align 128-byte swizzled activation
+// tiles (tile_k % 128 == 0), then stages + 2 activation tiles of tile_m *
 // tile_k, and per stage weights tile_n * tile_k / 2 plus, per group, 128
 // bytes of scales per warpgroup and group in the tile.
 TEST(KernelCatalog, Sm90SharedBytes) {
   GemmConfig c = sm90(16, 4, 512, 4);
   EXPECT_EQ(launchGeometry(c, {4096, 4096, 0}, 1).sharedBytes,
-            128u + 6 * 16 * 512 + 4 * 64 * 256);
+            128u + 1024 + 6 * 16 * 512 + 4 * 64 * 256);
   EXPECT_EQ(launchGeometry(c, {4096, 4096, 128}, 1).sharedBytes,
-            128u + 6 * 16 * 512 + 4 * (64 * 256 + 4 * 128));
+            128u + 1024 + 6 * 16 * 512 + 4 * (64 * 256 + 4 * 128));
+  // 64-wide K tiles keep the core-matrix layout: no alignment padding.
+  GemmConfig narrow = sm90(16, 4, 64, 4);
+  EXPECT_EQ(launchGeometry(narrow, {4096, 4096, 0}, 1).sharedBytes,
+            128u + 6 * 16 * 64 + 4 * 64 * 32);
   // Split-K partials (one int32 per output) reuse the ring for the cluster
   // reduction: the larger of the two.
   GemmConfig split = sm90(128, 8, 64, 3);
@@ -65,7 +70,7 @@ TEST(KernelCatalog, Sm90SharedBytes) {
   EXPECT_TRUE(mentions(whyInvalid(split, {4096, 4096, 0}), "cluster"));
   GemmConfig big = sm90(128, 8, 128, 3);
   EXPECT_EQ(launchGeometry(big, {4096, 4096, 1024}, 1).sharedBytes,
-            128u + 5 * 128 * 128 + 3 * (128 * 64 + 2 * 128));
+            128u + 1024 + 5 * 128 * 128 + 3 * (128 * 64 + 2 * 128));
 }
 
 // sm90 splits K tiles unevenly (LLaMA-2-7B down: K = 11008 = 43 tiles of
