@@ -246,25 +246,23 @@ GemmConfig defaultConfig(const GemmShape &shape, int64_t mBucket,
   bool sm90 = arch == "sm_90a";
   int64_t m = mBucket == 0 ? 4096 : mBucket;
   // sm90 above M = 64: four warpgroups (256 weight rows) where N allows, two
-  // otherwise — the larger the CTA tile, the fewer bytes each MAC pulls
-  // from L2, which bounds these kernels at large M (ncu: L2 throughput
-  // ~75 % with 128 x 128 tiles). tile_m 64 up to M = 256, then 128 (16
-  // warps leave 128 registers per thread: 64 accumulators). The tuned
-  // tables (tuning/) pick these shapes for most large-M entries.
-  // M = 32..64: two warpgroups with 256-wide K tiles (the tuned tables'
-  // most frequent choice there: each CTA re-reads the activations from L2).
+  // otherwise, and 128-token tiles (16 warps leave 128 registers per
+  // thread: 64 accumulators) — the tuned H100 table's most frequent choice
+  // for every bucket from 128 up. M = 32..64: two warpgroups with 256-wide
+  // K tiles (each CTA re-reads the activations from L2); M <= 16: one
+  // warpgroup with 256-wide K tiles (its most frequent choice there).
   c.warps = 4;
   if (sm90 && m > 64)
     c.warps = shape.N % 256 == 0 ? 16 : shape.N % 128 == 0 ? 8 : 4;
   else if (sm90 && m >= 32 && shape.N % 128 == 0)
     c.warps = 8;
   c.tileN = 16 * c.warps;
-  int64_t cap = sm90 ? (m <= 256 ? 64 : 128) : 64;
+  int64_t cap = sm90 ? 128 : 64;
   c.tileM = std::min<int64_t>(cap, (m + 7) / 8 * 8);
   // K that is not a multiple of 128 (e.g. 576 in SmolLM2) takes 64-wide
   // K tiles: the smallest the templates allow.
   c.tileK = shape.K % 128 == 0 ? 128 : 64;
-  if (sm90 && c.warps == 8 && m <= 64 && shape.K % 256 == 0)
+  if (sm90 && (c.warps == 8 || m <= 16) && m <= 64 && shape.K % 256 == 0)
     c.tileK = 256;
   c.stages = 4;
   c.splitK = 1;

@@ -9,15 +9,15 @@
 // One gpu.binary per generated kernel, holding its PTX for sm_90a; the
 // properties record the template instance and its launch rules.
 // CHECK: module attributes {gpu.container_module}
-// CHECK: gpu.binary @[[PC16:qqq_w4a8_gemm_sm90_[0-9]+]] [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a">, properties = {args = ["x", "s_tok", "w_packed", "s_ch", "s_grp", "bias", "y", "M", "workspace"], block = array<i64: 128, 1, 1>, entry = "[[PC16E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 16, 64, 128, 4, 4, 4>", family = "w4a8_gemm_sm90", grid = [4, array<i64: 1, 16, 0>, 4], shared_bytes = 29824 : i64, workspace_bytes = 0 : i64}, assembly = "{{.*}}.target sm_90a{{.*}}.entry [[PC16E]]({{.*}}wgmma.mma_async{{.*}}">]
+// CHECK: gpu.binary @[[PC16:qqq_w4a8_gemm_sm90_[0-9]+]] [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a">, properties = {args = ["x", "s_tok", "w_packed", "s_ch", "s_grp", "bias", "y", "M", "workspace"], block = array<i64: 128, 1, 1>, entry = "[[PC16E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 16, 64, 256, 4, 4, 2>", family = "w4a8_gemm_sm90", grid = [4, array<i64: 1, 16, 0>, 2], shared_bytes = 58496 : i64, workspace_bytes = 0 : i64}, assembly = "{{.*}}.target sm_90a{{.*}}.entry [[PC16E]]({{.*}}wgmma.mma_async{{.*}}">]
 // CHECK: gpu.binary @[[PC0:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PC0E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 128, 256, 128, 4, 16, 4>"{{.*}}.entry [[PC0E]](
-// CHECK: gpu.binary @[[PG16:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PG16E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<128, 256, 128, 16, 64, 128, 4, 4, 2>"
+// CHECK: gpu.binary @[[PG16:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PG16E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<128, 256, 128, 16, 64, 256, 4, 4, 1>"
 // CHECK: gpu.binary @[[PG0:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PG0E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<128, 256, 128, 128, 128, 128, 4, 8, 2>"
 // CHECK: gpu.binary @[[QA:qqq_quantize_act_[0-9]+]] {{.*}}args = ["x", "q", "s_tok", "M"], block = array<i64: 256, 1, 1>, entry = "[[QAE:[_A-Za-z0-9]+]]", expression = "qqq::quantize_act<512, 256>"{{.*}}grid = [array<i64: 1, 1, 0>, 1, 1]
 // CHECK: gpu.binary @[[RN:qqq_rms_norm_quantize_[0-9]+]] {{.*}}args = ["x", "gamma", "epsilon", "q", "s_tok", "M"]{{.*}}entry = "[[RNE:[_A-Za-z0-9]+]]", expression = "qqq::rms_norm_quantize<256, 256>"
 
 // Per-channel: M from the input, bucket = (M > 16), one launch per bucket;
-// grid (N/64, ceil(M/16), split_k 4), split-K reduced inside a thread-block
+// grid (N/64, ceil(M/16), split_k 2), split-K reduced inside a thread-block
 // cluster (no workspace: a null pointer), no group
 // scales and no bias (null pointers).
 // CHECK-LABEL: func.func @per_channel
@@ -39,9 +39,9 @@
 // CHECK: %[[NULL:.*]] = llvm.mlir.zero : !llvm.ptr
 // CHECK: %[[GX:.*]] = arith.constant 4 : index
 // CHECK: %[[GY:.*]] = arith.ceildivui %[[M]], %{{.*}} : index
-// CHECK: %[[GZ:.*]] = arith.constant 4 : index
+// CHECK: %[[GZ:.*]] = arith.constant 2 : index
 // CHECK: %[[BX:.*]] = arith.constant 128 : index
-// CHECK: %[[SMEM:.*]] = arith.constant 29824 : i32
+// CHECK: %[[SMEM:.*]] = arith.constant 58496 : i32
 // CHECK: gpu.launch_func  @[[PC16]]::@[[PC16E]] blocks in (%[[GX]], %[[GY]], %[[GZ]]) threads in (%[[BX]], %{{.*}}, %{{.*}})  dynamic_shared_memory_size %[[SMEM]] args(%[[XB]] : memref<?x512xi8>, %[[SB]] : memref<?xf32>, %[[WB]] : memref<256x256xi8>, %[[CB]] : memref<256xf32>, %[[NULL]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[Y]] : memref<?x256xf16>, %[[MI]] : i32, %[[NULL]] : !llvm.ptr)
 // CHECK-NOT: gpu.dealloc
 // CHECK: default {
@@ -54,9 +54,8 @@
 // Per-group: the f16 group scales are the fifth argument.
 // CHECK-LABEL: func.func @per_group
 // CHECK: %[[GS:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<2x128xf16> to memref<2x128xf16>
-// Per group with K = 256, the M <= 16 kernel splits K in two (one 128-wide
-// K tile per split, reduced in the cluster); no bias and no workspace are
-// null pointers.
+// Per group with K = 256 (one 256-wide K tile, no split); no bias and no
+// workspace are null pointers.
 // CHECK: gpu.launch_func  @[[PG16]]::@[[PG16E]] blocks in ({{.*}}) threads in ({{.*}}) dynamic_shared_memory_size %{{.*}} args({{.*}}, %[[GS]] : memref<2x128xf16>, %[[NULL2:.*]] : !llvm.ptr, %{{.*}} : memref<?x128xf16>, %{{.*}} : i32, %[[NULL2]] : !llvm.ptr)
 // CHECK: gpu.launch_func  @[[PG0]]::@[[PG0E]]
 

@@ -159,11 +159,11 @@ int64_t bucketForM(int64_t M);
 
 /// Heuristic when the tuning table has no entry (documented in
 /// docs/kernels.md):
-///  * sm_90a: tile_n = 64 (one warpgroup) for M <= 16; 128 (two, tile_k
-///    256 when it divides K) for M = 32..64 when 128 divides N; above, 256
-///    (four) when 256 divides N, else 128 or 64; tile_m = the bucket (a
-///    power of two >= 16), capped at 64 up to M = 256 and at 128 above;
-///    tile_k = 128 otherwise (64 when 128 does not divide K); stages = 4;
+///  * sm_90a: tile_n = 64 (one warpgroup) for M <= 16; 128 (two) for
+///    M = 32..64 when 128 divides N; above, 256 (four) when 256 divides N,
+///    else 128 or 64; tile_m = the bucket (a power of two >= 16), capped at
+///    128; tile_k = 256 up to M = 64 when 256 divides K, else 128 (64 when
+///    128 does not divide K); stages = 4;
 ///    split_k = the largest power of two <= 8 such that CTAs
 ///    (N/tile_n * ceil(maxM/tile_m) * split_k) <= 2 * 132 and tile_k *
 ///    split_k divides K or (uneven split) K has at least 2 * split_k tiles.
