@@ -72,6 +72,14 @@ TEST_P(KernelSweep, NvrtcThenPtxas) {
   // Local-memory spills make the kernels slow: report them in the log.
   if (resources.find(" 0 bytes spill stores") == std::string::npos)
     std::cout << "ptxas " << c.name << ":\n" << resources << "\n";
+  // wgmma batches must stay asynchronous. ptxas says where it had to make
+  // them wait: C7519 (warpgroup.arrive injected: a full wait before each
+  // wgmma, as when the compiler sank the A-fragment widening into the
+  // batch) and C7520 (wgmma serialized).
+  if (c.family == KernelFamily::W4A8GemmSm90) {
+    EXPECT_EQ(resources.find("C7519"), std::string::npos) << resources;
+    EXPECT_EQ(resources.find("C7520"), std::string::npos) << resources;
+  }
   for (int64_t m : {1, 7, 16, 33, 64, 128, 1000, 4096}) {
     LaunchGeometry g = gemm ? launchGeometry(c.config, c.shape, m)
                             : activationGeometry(c.family, c.shape.K, m);
