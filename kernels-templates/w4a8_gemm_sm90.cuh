@@ -11,8 +11,8 @@
 // feeds wgmma's register A operand. The activation tile (K-major; with
 // 128-byte K rows the 128-byte swizzled layout, else the core-matrix layout)
 // goes through a STAGES + 2 ring with cp.async and is read by wgmma through a
-// shared-memory descriptor; both rings run STAGES tiles ahead. The K tiles split over
-// SPLIT_K CTAs (unevenly where they must), which form a thread-block cluster
+// shared-memory descriptor; both rings run STAGES tiles ahead. The K tiles
+// split over SPLIT_K CTAs (unevenly where they must), which form a cluster
 // and sum their int32 partials through distributed shared memory (no
 // workspace). Weight copies start before griddepcontrol.wait (programmatic
 // dependent launch). Contract: include/qqq/CodeGen/KernelCatalog.h.
