@@ -190,7 +190,7 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
   // Activation tiles whose K rows are 128-byte multiples use the 128-byte
   // swizzled layout: the no-swizzle core-matrix layout (chunk c of token t
   // at c * TILE_M * 16 + t * 16), which 64-wide K tiles keep, made the
-  // kernel 1.22-1.34x slower at M = 256-1024 (wgmma's shared-memory reads).
+  // kernel 1.22-1.34x slower per channel at M = 256-1024 (7B qkv).
   constexpr bool SWIZZLE = TILE_K % 128 == 0;
   constexpr u32 X_ALIGN = SWIZZLE ? 1024 : 16;
 
