@@ -33,15 +33,10 @@ wgmma_desc_noswizzle(u32 saddr, u32 lbo, u32 sbo) {
 // K-major, 128-byte swizzle: 8-row atoms of 128-byte rows, 16-byte chunk c
 // of row r at (c ^ r % 8) * 16 (the hardware XORs address bits 4-6 with bits
 // 7-9, so atoms are 1024-byte aligned); SBO = 1024 between atoms, LBO
-// unused. A k-slice inside the 128-byte row is addressed by offsetting the
-// start address.
+// unused (1). A k-slice inside the 128-byte row is addressed by offsetting
+// the start address.
 __device__ __forceinline__ unsigned long long wgmma_desc_sw128(u32 saddr) {
-  unsigned long long d = 0;
-  d |= static_cast<unsigned long long>((saddr & 0x3FFFF) >> 4);
-  d |= 1ull << 16;                                       // LBO (unused)
-  d |= static_cast<unsigned long long>(1024 >> 4) << 32; // SBO
-  d |= 1ull << 62;                                       // 128-byte swizzle
-  return d;
+  return wgmma_desc_noswizzle(saddr, 16, 1024) | 1ull << 62; // swizzle mode 1
 }
 
 template <int MB>

@@ -196,10 +196,10 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
   bool sm90 = c.arch == "sm_90a";
   if (sm90) {
     // 128 bytes of mbarriers (one per weight stage), then stages + 2
-    // activation tiles (no padding; wgmma reads a tile
-    // until the step after its own, and the ring runs `stages` ahead) and
-    // `stages` weight tiles: each warpgroup's tile_k / 2 bytes per row and,
-    // per group, the 64 rows' f16 scales of each group the tile touches.
+    // activation tiles (no padding; wgmma reads a tile until the step after
+    // its own, and the ring runs `stages` ahead) and `stages` weight tiles:
+    // each warpgroup's tile_k / 2 bytes per row and, per group, the 64 rows'
+    // f16 scales of each group the tile touches.
     int64_t groupsPerTile =
         s.groupSize <= 0 ? 0
                          : (s.groupSize < c.tileK ? c.tileK / s.groupSize : 1);
@@ -262,7 +262,7 @@ GemmConfig defaultConfig(const GemmShape &shape, int64_t mBucket,
   // K that is not a multiple of 128 (e.g. 576 in SmolLM2) takes 64-wide
   // K tiles: the smallest the templates allow.
   c.tileK = shape.K % 128 == 0 ? 128 : 64;
-  if (sm90 && (c.warps == 8 || m <= 16) && m <= 64 && shape.K % 256 == 0)
+  if (sm90 && (m <= 16 || (m <= 64 && c.warps == 8)) && shape.K % 256 == 0)
     c.tileK = 256;
   c.stages = 4;
   c.splitK = 1;
