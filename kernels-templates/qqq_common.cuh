@@ -16,6 +16,23 @@ __device__ __forceinline__ u32 smem_addr(const void *p) {
   return static_cast<u32>(__cvta_generic_to_shared(p));
 }
 
+// Programmatic dependent launch (sm_90+). A launch with the programmatic
+// stream serialization attribute may start before the previous kernel in
+// the stream has finished; griddepcontrol.wait blocks until it has (and its
+// writes are visible), so a kernel touches no data of earlier kernels
+// before it. launch_dependents lets the next such launch start early.
+// Without the attribute (and below sm_90) both are no-ops.
+__device__ __forceinline__ void pdl_wait_for_producer() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_allow_next_launch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
 // 16-byte global -> shared copy; src-size 0 zero-fills (rows past M).
 __device__ __forceinline__ void cp_async16(void *smem, const void *gmem,
                                            bool pred) {

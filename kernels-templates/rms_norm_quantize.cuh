@@ -18,6 +18,10 @@ __global__ void __launch_bounds__(THREADS)
   constexpr int VPT = (K / 8 + THREADS - 1) / THREADS;
   constexpr int CH = K / 8;
   const int m = blockIdx.x;
+  // The next kernel (the GEMM, launched programmatically) may start now and
+  // stream its weights; x (and q's last reader) belong to the previous one.
+  pdl_allow_next_launch();
+  pdl_wait_for_producer();
   if (m >= M)
     return;
   float v[VPT][8];

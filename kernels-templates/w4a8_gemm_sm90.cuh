@@ -119,16 +119,6 @@ __device__ __forceinline__ int ld_cluster_s32(u32 addr) {
                : "memory");
   return v;
 }
-// Programmatic dependent launch. A launch with the programmatic stream
-// serialization attribute may start before the previous kernel in the
-// stream has finished; griddepcontrol.wait blocks until it has (and its
-// writes are visible). Without that attribute both are no-ops.
-__device__ __forceinline__ void pdl_wait_for_producer() {
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
-}
-__device__ __forceinline__ void pdl_allow_next_launch() {
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-}
 // Global -> shared bulk copy (bytes % 16 == 0, both addresses 16-aligned).
 __device__ __forceinline__ void bulk_copy(u32 dst, const void *src, u32 bytes,
                                           u32 bar) {

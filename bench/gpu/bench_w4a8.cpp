@@ -23,6 +23,7 @@
 // Usage: bench_w4a8 --repo DIR [--csv FILE] [--tune --tuning-out FILE]
 //                   [--quick] [--verbose] [--iters N] [--shape NAME]
 //                   [--bucket B]  (one shape / one tuning bucket only)
+//                   [--max-m M]   (only the M <= M of the list)
 //
 //===----------------------------------------------------------------------===//
 #include "../../test/gpu/gpu_harness.h"
@@ -360,7 +361,7 @@ int main(int argc, char **argv) {
   std::string repo = ".", csvPath = "bench_w4a8.csv", tuningOut;
   bool tune = false, quick = false, verbose = false;
   std::string onlyShape;
-  int64_t onlyBucket = -1;
+  int64_t onlyBucket = -1, maxM = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--repo" && i + 1 < argc)
@@ -381,6 +382,8 @@ int main(int argc, char **argv) {
       onlyShape = argv[++i];
     else if (a == "--bucket" && i + 1 < argc) // only this tuning bucket
       onlyBucket = std::atoll(argv[++i]);
+    else if (a == "--max-m" && i + 1 < argc) // only M <= this
+      maxM = std::atoll(argv[++i]);
     else {
       std::fprintf(stderr, "unknown argument '%s'\n", a.c_str());
       return 2;
@@ -409,6 +412,10 @@ int main(int argc, char **argv) {
     shapes = {kShapes[1], kShapes[6]};
     Ms = {1, 16, 128, 1024};
   }
+  if (maxM > 0)
+    Ms.erase(std::remove_if(Ms.begin(), Ms.end(),
+                            [&](int64_t m) { return m > maxM; }),
+             Ms.end());
   std::vector<int64_t> groups = {0, 128};
   if (!onlyShape.empty()) {
     shapes.clear();
@@ -463,11 +470,20 @@ int main(int argc, char **argv) {
     }
   const size_t probeIndex = reqs.size();
   reqs.push_back({"stream_read.cuh", "qqq_test::stream_read<8>", "sm_90"});
-  for (int64_t K : {4096, 8192})
+  // RMSNorm -> int8 for every K (decode steps below; the bandwidth lines
+  // at the end use 4096 and 8192).
+  std::map<int64_t, size_t> rmsIndex;
+  for (int64_t K : {int64_t(4096), int64_t(8192)})
+    rmsIndex[K] = 0;
+  for (const NamedShape &ns : shapes)
+    rmsIndex[ns.K] = 0;
+  for (auto &[K, i] : rmsIndex) {
+    i = reqs.size();
     reqs.push_back({"rms_norm_quantize.cuh",
                     codegen::activationExpression(
                         codegen::KernelFamily::RmsNormQuantize, K),
                     "sm_90"});
+  }
   std::printf("compiling %zu kernels...\n", reqs.size());
   std::fflush(stdout);
   std::vector<Kernel> kernels = buildKernels(reqs, repo, 16);
@@ -488,7 +504,8 @@ int main(int argc, char **argv) {
   std::ofstream csv(csvPath);
   csv << "gpu,shape,N,K,group,M,config,qqq_us,floor_us,floor_over_qqq,"
          "cublas_f16_us,lt_int8_us,lt_fp8_us,qqq_vs_f16,qqq_vs_int8,"
-         "qqq_vs_fp8,qqq_pdl_us,pdl_floor_over_qqq,read_us,qqq_stream_us\n";
+         "qqq_vs_fp8,qqq_pdl_us,pdl_floor_over_qqq,read_us,qqq_stream_us,"
+         "step_us,step_pdl_us\n";
   uint64_t seed = 7;
   for (const NamedShape &ns : shapes) {
     // ---- cuBLAS baselines (independent of the int4 group size).
@@ -648,6 +665,40 @@ int main(int argc, char **argv) {
         // Launched from the host one by one (no graph).
         double usStream =
             timer.medianStream([&](int i) { launch(i, false); }, iters);
+        // A decode step's pair: RMSNorm -> int8 of the hidden rows into the
+        // GEMM's activation buffers, then the GEMM; plain stream order
+        // against programmatic launch of both (the runtime's default on
+        // sm_90: the GEMM streams its weights while the RMSNorm runs).
+        double stepUs = NAN, stepPdlUs = NAN;
+        if (M <= 64) {
+          const Kernel &rk = kernels[rmsIndex.at(ns.K)];
+          DevBuf hx(size_t(M) * ns.K * 2), gam(size_t(ns.K) * 2);
+          fillRandom(hx, 21, 1);
+          fillRandom(gam, 22, 1);
+          codegen::LaunchGeometry rg = codegen::activationGeometry(
+              codegen::KernelFamily::RmsNormQuantize, ns.K, M);
+          float eps = 1e-5f;
+          int m32 = static_cast<int>(M);
+          CUdeviceptr qp = da.x8.p, sp = da.sTok.p;
+          void *rargs[] = {&hx.p, &gam.p, &eps, &qp, &sp, &m32};
+          auto step = [&](int i, bool pdl) {
+            CUlaunchAttribute attr{};
+            attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+            attr.value.programmaticStreamSerializationAllowed = 1;
+            CUlaunchConfig cfg{};
+            cfg.gridDimX = rg.grid[0];
+            cfg.gridDimY = cfg.gridDimZ = 1;
+            cfg.blockDimX = rg.block[0];
+            cfg.blockDimY = cfg.blockDimZ = 1;
+            cfg.hStream = timer.stream;
+            cfg.attrs = &attr;
+            cfg.numAttrs = pdl ? 1 : 0;
+            CU_CHECK(cuLaunchKernelEx(&cfg, rk.fn, rargs, nullptr));
+            launch(i, pdl);
+          };
+          stepUs = timer.median([&](int i) { step(i, false); }, iters, batch);
+          stepPdlUs = timer.median([&](int i) { step(i, true); }, iters, batch);
+        }
         double bytes = double(ns.N) * ns.K / 2 + double(M) * ns.K +
                        double(M) * ns.N * 2 + ns.N * 4.0 + M * 4.0 +
                        (G ? double(ns.K / G) * ns.N * 2 : 0.0);
@@ -656,12 +707,12 @@ int main(int argc, char **argv) {
         std::snprintf(
             line, sizeof(line),
             "\"%s\",%s,%lld,%lld,%lld,%lld,%s,%.2f,%.2f,%.3f,%.2f,%.2f,%.2f,"
-            "%.3f,%.3f,%.3f,%.2f,%.3f,%.2f,%.2f\n",
+            "%.3f,%.3f,%.3f,%.2f,%.3f,%.2f,%.2f,%.2f,%.2f\n",
             dev.name.c_str(), ns.name, (long long)ns.N, (long long)ns.K,
             (long long)G, (long long)M, configString(c).c_str(), us, floorUs,
             floorUs / us, f16us[M], i8us[M], f8us[M], f16us[M] / us,
             i8us[M] / us, f8us[M] / us, usPdl, floorUs / usPdl, readUs,
-            usStream);
+            usStream, stepUs, stepPdlUs);
         csv << line;
         csv.flush();
         std::printf("%s", line);
@@ -672,7 +723,7 @@ int main(int argc, char **argv) {
 
   // ---- fused RMSNorm -> int8 bandwidth.
   for (int64_t K : {4096, 8192}) {
-    const Kernel &k = kernels[K == 4096 ? kernels.size() - 2 : kernels.size() - 1];
+    const Kernel &k = kernels[rmsIndex.at(K)];
     int64_t M = 16384;
     DevBuf x(size_t(M) * K * 2), gam(size_t(K) * 2), q(size_t(M) * K),
         s(size_t(M) * 4);

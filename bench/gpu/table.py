@@ -24,6 +24,10 @@ for r in rows:
         acc[k]["read_floor"].append(float(r["floor_us"]) / float(r["read_us"]))
     if r.get("qqq_stream_us"):  # host-launched, no graph
         acc[k]["stream_floor"].append(float(r["floor_us"]) / float(r["qqq_stream_us"]))
+    step = float(r.get("step_us") or "nan")  # decode-step pairs, M <= 64
+    if math.isfinite(step):
+        acc[k]["step_ratio"].append(step / float(r["qqq_us"]))
+        acc[k]["step_gain"].append(step / float(r["step_pdl_us"]))
     if r.get("qqq_pdl_us"):  # runs before programmatic launch lack it
         acc[k]["pdl_floor"].append(float(r["pdl_floor_over_qqq"]))
         acc[k]["pdl_fp8"].append(float(r["lt_fp8_us"]) / float(r["qqq_pdl_us"]))
@@ -53,6 +57,14 @@ if any(acc[k]["pdl_floor"] for k in acc):
         a = acc[(g, m)]
         print(f"| {g or 'ch'} | {m} | {gmean(a['pdl_floor']):.2f} | "
               f"{gmean(a['pdl_fp8']):.2f} | {gmean(a['pdl_gain']):.2f} |")
+# decode step: RMSNorm -> int8, then the GEMM (graph, back to back)
+if any(acc[k]["step_ratio"] for k in acc):
+    print("\n| group | M | step (RMSNorm + GEMM) / GEMM alone | speed-up from PDL on the step |")
+    print("|---|---|---|---|")
+    for (g, m) in sorted(acc):
+        a = acc[(g, m)]
+        if a["step_ratio"]:
+            print(f"| {g or 'ch'} | {m} | {gmean(a['step_ratio']):.2f} | {gmean(a['step_gain']):.2f} |")
 # the bandwidth probe: one launch that only reads the packed weights
 if any(acc[k]["read"] for k in acc):
     print("\n| group | M | probe / qqq (pure weight read over qqq time) | floor / probe "

@@ -112,6 +112,8 @@ Expected<GeneratedKernel> generateGemmKernel(const GemmShape &shape,
       }))
     return std::move(e);
   options.arch = config.arch;
+  kernel.launch.programmaticLaunch =
+      allowsProgrammaticLaunch(family, options.arch);
   return compileEntry(std::move(kernel), family, options);
 }
 
@@ -129,6 +131,8 @@ Expected<GeneratedKernel> generateActivationKernel(KernelFamily family,
         return activationGeometry(family, K, m);
       }))
     return std::move(e);
+  kernel.launch.programmaticLaunch =
+      allowsProgrammaticLaunch(family, options.arch);
   return compileEntry(std::move(kernel), family, options);
 }
 

@@ -46,6 +46,27 @@ const char *targetArch(KernelFamily family) {
   return family == KernelFamily::W4A8GemmSm90 ? "sm_90a" : "sm_80";
 }
 
+bool allowsProgrammaticLaunch(KernelFamily family, const std::string &arch) {
+  switch (family) {
+  case KernelFamily::W4A8GemmSm90:
+    return true;
+  case KernelFamily::W4A8GemmSm80:
+    return false;
+  case KernelFamily::QuantizeAct:
+  case KernelFamily::RmsNormQuantize: {
+    // griddepcontrol needs sm_90: below it the templates compile it out.
+    if (arch.rfind("sm_", 0) != 0)
+      return false;
+    int sm = 0;
+    for (size_t i = 3; i < arch.size() && arch[i] >= '0' && arch[i] <= '9';
+         ++i)
+      sm = std::min(sm * 10 + (arch[i] - '0'), 10000);
+    return sm >= 90;
+  }
+  }
+  return false;
+}
+
 std::optional<KernelFamily> gemmFamilyForArch(const std::string &arch) {
   if (arch == "sm_90a")
     return KernelFamily::W4A8GemmSm90;

@@ -68,7 +68,8 @@ json::Value toJSON(const BundleManifest &m) {
         {"block", json::Array{k.block[0], k.block[1], k.block[2]}},
         {"shared_bytes", k.sharedBytes},
         {"workspace_bytes", toJSON(k.workspaceBytes)},
-        {"args", std::move(args)}});
+        {"args", std::move(args)},
+        {"programmatic_launch", k.programmaticLaunch}});
   }
   json::Array layers;
   for (const LayerEntry &l : m.layers) {
@@ -147,7 +148,8 @@ static bool fromJSON(const json::Value &v, KernelEntry &k, json::Path p) {
       !o.mapOptional("expression", k.expression) || !o.map("grid", grid) ||
       !o.map("block", block) || !o.map("shared_bytes", k.sharedBytes) ||
       !o.mapOptional("workspace_bytes", k.workspaceBytes) ||
-      !o.map("args", k.args))
+      !o.map("args", k.args) ||
+      !o.mapOptional("programmatic_launch", k.programmaticLaunch))
     return false;
   if (grid.size() != 3) {
     p.field("grid").report("expected 3 dimensions");

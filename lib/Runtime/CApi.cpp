@@ -57,6 +57,13 @@ const char *qqqDeviceName(const qqqRuntime *rt) {
   return rt ? rt->impl->deviceName().c_str() : "";
 }
 
+qqqStatus qqqSetProgrammaticLaunch(qqqRuntime *rt, int on) {
+  if (!rt)
+    return fail(QQQ_ERROR_INVALID, "qqqSetProgrammaticLaunch: runtime is NULL");
+  rt->impl->setProgrammaticLaunch(on != 0);
+  return QQQ_SUCCESS;
+}
+
 qqqStatus qqqLoadBundle(qqqRuntime *rt, const char *directory) {
   if (!rt || !directory)
     return fail(QQQ_ERROR_INVALID, "qqqLoadBundle: NULL argument");

@@ -190,7 +190,7 @@ Expected<const Runtime::Kernel *> Runtime::loadPtx(StringRef ptx,
 
 Error Runtime::launch(const Kernel &kernel, const uint32_t grid[3],
                       const uint32_t block[3], uint32_t sharedBytes,
-                      void **args, CUstream stream) {
+                      void **args, CUstream stream, bool programmatic) {
   if (Error e = makeCurrent())
     return e;
   if (sharedBytes > kernel.sharedBytes)
@@ -205,10 +205,27 @@ Error Runtime::launch(const Kernel &kernel, const uint32_t grid[3],
                     std::to_string(block[0]) + ", " +
                     std::to_string(block[1]) + ", " +
                     std::to_string(block[2]) + ")";
-  return check(cu.cuLaunchKernel(kernel.function, grid[0], grid[1], grid[2],
-                                 block[0], block[1], block[2], sharedBytes,
-                                 stream, args, nullptr),
-               "cuLaunchKernel", ctx);
+  if (!programmatic)
+    return check(cu.cuLaunchKernel(kernel.function, grid[0], grid[1], grid[2],
+                                   block[0], block[1], block[2], sharedBytes,
+                                   stream, args, nullptr),
+                 "cuLaunchKernel", ctx);
+  CUlaunchAttribute attr{};
+  attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+  attr.value.programmaticStreamSerializationAllowed = 1;
+  CUlaunchConfig config{};
+  config.gridDimX = grid[0];
+  config.gridDimY = grid[1];
+  config.gridDimZ = grid[2];
+  config.blockDimX = block[0];
+  config.blockDimY = block[1];
+  config.blockDimZ = block[2];
+  config.sharedMemBytes = sharedBytes;
+  config.hStream = stream;
+  config.attrs = &attr;
+  config.numAttrs = 1;
+  return check(cu.cuLaunchKernelEx(&config, kernel.function, args, nullptr),
+               "cuLaunchKernelEx (programmatic stream serialization)", ctx);
 }
 
 Error Runtime::loadBundle(StringRef dir) {
@@ -362,9 +379,13 @@ Error Runtime::launchLayer(Layer &layer, int64_t M,
     grid[d] = static_cast<uint32_t>(g);
     block[d] = static_cast<uint32_t>(launchRule.block[d]);
   }
+  // Programmatic dependent launch needs sm_90 (the kernels compiled for it
+  // wait for the previous grid themselves).
+  bool programmatic =
+      programmaticLaunch && launchRule.programmaticLaunch && capability >= 90;
   return launch(kernel, grid, block,
                 static_cast<uint32_t>(launchRule.sharedBytes), args.data(),
-                stream);
+                stream, programmatic);
 }
 
 static Error badLayer(int layer, size_t count) {

@@ -3,7 +3,9 @@
 // The mma.sync kernels reduce split-K partials in a global int32 workspace:
 // the lowering allocates it per launch, zeroes it (the last CTA of each tile
 // leaves it zeroed again) and frees it after the launch.
-// CHECK: gpu.binary @{{.*}}expression = "qqq::w4a8_gemm_sm80<256, 512, 0, 16, 64, 128, 4, 4, 4>"{{.*}}workspace_bytes = array<i64: 16400, 16, 0>
+// The mma.sync kernel does not wait for the previous grid itself: it is
+// never launched programmatically.
+// CHECK: gpu.binary @{{.*}}expression = "qqq::w4a8_gemm_sm80<256, 512, 0, 16, 64, 128, 4, 4, 4>"{{.*}}programmatic_launch = false{{.*}}workspace_bytes = array<i64: 16400, 16, 0>
 // CHECK-LABEL: func.func @split_k
 // CHECK: case 0 {
 // CHECK: %[[WS:.*]] = gpu.alloc  (%{{.*}}) : memref<?xi32>

@@ -93,6 +93,15 @@ const char *familyName(KernelFamily family);
 const char *templateFileName(KernelFamily family);
 /// Helper header every template includes ("qqq_common.cuh").
 const char *commonHeaderFileName();
+/// Whether a kernel of `family` compiled for `arch` may be launched with
+/// programmatic stream serialization (programmatic dependent launch): it
+/// executes griddepcontrol.wait before it touches data of earlier kernels in
+/// the stream (inputs, and outputs they may still read), and
+/// griddepcontrol.launch_dependents early so the next such launch can start
+/// (a GEMM streaming its weights while the activation kernel runs). True for
+/// the sm90 GEMM and, compiled for sm_90 or newer, the activation kernels;
+/// false for the sm80 GEMM (no wait: launched early it would race).
+bool allowsProgrammaticLaunch(KernelFamily family, const std::string &arch);
 /// "sm_90a" for the sm90 GEMM; "sm_80" for the others (they also run on
 /// sm_90a; compile them for the model's target arch).
 const char *targetArch(KernelFamily family);

@@ -69,6 +69,9 @@ struct KernelEntry {
   int64_t sharedBytes = 0;
   MExpr workspaceBytes;
   std::vector<std::string> args; // argument names in launch order
+  /// May be launched with programmatic stream serialization (the kernel
+  /// waits for the previous grid itself: codegen::allowsProgrammaticLaunch).
+  bool programmaticLaunch = false;
 };
 
 struct TensorFile {

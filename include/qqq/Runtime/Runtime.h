@@ -63,9 +63,19 @@ public:
   llvm::Expected<const Kernel *> loadPtx(llvm::StringRef ptx,
                                          llvm::StringRef entry,
                                          uint32_t sharedBytes);
+  /// `programmatic`: launch with programmatic stream serialization (the
+  /// kernel may start before the previous one in `stream` has finished; it
+  /// must wait for it itself, see KernelEntry::programmaticLaunch).
   llvm::Error launch(const Kernel &kernel, const uint32_t grid[3],
                      const uint32_t block[3], uint32_t sharedBytes,
-                     void **args, CUstream stream);
+                     void **args, CUstream stream, bool programmatic = false);
+
+  /// Layer launches use programmatic dependent launch where the bundle
+  /// allows it (default on, sm_90+): the next layer's GEMM streams its
+  /// weights while the activation kernel before it runs. Off: plain
+  /// stream order.
+  void setProgrammaticLaunch(bool on) { programmaticLaunch = on; }
+  bool usesProgrammaticLaunch() const { return programmaticLaunch; }
 
   const std::vector<Layer> &layers() const { return loadedLayers; }
   int findLayer(llvm::StringRef name) const;
@@ -88,6 +98,7 @@ private:
   CUcontext context = nullptr;
   std::string name;
   int capability = 0;
+  bool programmaticLaunch = true;
   std::vector<std::unique_ptr<Kernel>> kernels;
   std::vector<Layer> loadedLayers;
   std::vector<CUdeviceptr> allocations;

@@ -41,6 +41,13 @@ void qqqRuntimeDestroy(qqqRuntime *rt);
 /* The GPU's name (cuDeviceGetName), the key of the tuning tables. */
 const char *qqqDeviceName(const qqqRuntime *rt);
 
+/* Programmatic dependent launch of the layer kernels (on by default; used
+ * on sm_90+ for the kernels the bundle marks programmatic_launch): a
+ * layer's GEMM may start while the kernel before it in the stream runs and
+ * stream its weights; every such kernel waits for its predecessor before it
+ * touches activations or outputs. `on` = 0: plain stream order. */
+qqqStatus qqqSetProgrammaticLaunch(qqqRuntime *rt, int on);
+
 /* Loads a bundle directory: JIT-loads its PTX, uploads the layers' tensors. */
 qqqStatus qqqLoadBundle(qqqRuntime *rt, const char *directory);
 int qqqLayerCount(const qqqRuntime *rt);

@@ -108,6 +108,8 @@ Lowering::place(Operation *op, llvm::Expected<codegen::GeneratedKernel> kernel,
       b.getNamedAttr("shared_bytes", b.getI64IntegerAttr(l.sharedBytes)),
       b.getNamedAttr("workspace_bytes", mexpr(l.workspaceBytes)),
       b.getNamedAttr("args", b.getArrayAttr(args)),
+      b.getNamedAttr("programmatic_launch",
+                     b.getBoolAttr(l.programmaticLaunch)),
   });
   auto object = gpu::ObjectAttr::get(ctx, target,
                                      gpu::CompilationTarget::Assembly,

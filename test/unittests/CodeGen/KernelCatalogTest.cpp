@@ -97,4 +97,22 @@ TEST(KernelCatalog, Sm90SplitsKUnevenly) {
   EXPECT_EQ(defaultConfig(down, 1, "sm_80").splitK, 2);
 }
 
+// Only kernels that wait for the previous grid themselves may be launched
+// programmatically: the sm90 GEMM, the activation kernels compiled for
+// sm_90+ (griddepcontrol is compiled out below), never the sm80 GEMM.
+TEST(KernelCatalog, ProgrammaticLaunchOnlyForKernelsThatWait) {
+  EXPECT_TRUE(allowsProgrammaticLaunch(KernelFamily::W4A8GemmSm90, "sm_90a"));
+  EXPECT_FALSE(allowsProgrammaticLaunch(KernelFamily::W4A8GemmSm80, "sm_90a"));
+  EXPECT_FALSE(allowsProgrammaticLaunch(KernelFamily::W4A8GemmSm80, "sm_80"));
+  for (KernelFamily f :
+       {KernelFamily::QuantizeAct, KernelFamily::RmsNormQuantize}) {
+    EXPECT_TRUE(allowsProgrammaticLaunch(f, "sm_90a"));
+    EXPECT_TRUE(allowsProgrammaticLaunch(f, "sm_90"));
+    EXPECT_TRUE(allowsProgrammaticLaunch(f, "sm_100"));
+    EXPECT_FALSE(allowsProgrammaticLaunch(f, "sm_89"));
+    EXPECT_FALSE(allowsProgrammaticLaunch(f, "sm_80"));
+    EXPECT_FALSE(allowsProgrammaticLaunch(f, "compute_90"));
+  }
+}
+
 } // namespace

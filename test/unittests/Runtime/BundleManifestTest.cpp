@@ -31,6 +31,7 @@ BundleManifest sample() {
   m.kernels.push_back(k);
   k.name = "k1";
   k.ptxFile = "kernels/k1.ptx";
+  k.programmaticLaunch = true;
   m.kernels.push_back(k);
   LayerEntry l;
   l.name = "layers.0.q_proj";
@@ -70,6 +71,8 @@ TEST(BundleManifest, RoundTrips) {
   EXPECT_EQ(back->kernels[0].grid[1], (MExpr{1, 16, 0}));
   EXPECT_EQ(back->kernels[0].grid[1].evaluate(33), 3);
   EXPECT_EQ(back->kernels[0].workspaceBytes.evaluate(1), 4160);
+  EXPECT_FALSE(back->kernels[0].programmaticLaunch);
+  EXPECT_TRUE(back->kernels[1].programmaticLaunch);
   const LayerEntry *l = back->findLayer("layers.0.q_proj");
   ASSERT_NE(l, nullptr);
   EXPECT_EQ(l->bucketFor(1)->kernel, "k0");
@@ -95,6 +98,15 @@ void replace(std::string &s, const std::string &from, const std::string &to) {
   size_t at = s.find(from);
   ASSERT_NE(at, std::string::npos) << from;
   s.replace(at, from.size(), to);
+}
+
+// Bundles written before the field existed launch in plain stream order.
+TEST(BundleManifest, ProgrammaticLaunchDefaultsToOff) {
+  std::string text = print(sample());
+  replace(text, "\"programmatic_launch\": true,", "");
+  llvm::Expected<BundleManifest> back = parseManifest(text, "manifest.json");
+  ASSERT_TRUE(!!back) << llvm::toString(back.takeError());
+  EXPECT_FALSE(back->kernels[1].programmaticLaunch);
 }
 
 TEST(BundleManifest, RejectsInconsistentManifests) {

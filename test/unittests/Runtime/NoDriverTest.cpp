@@ -30,6 +30,7 @@ TEST(RuntimeWithoutDriver, NullArgumentsAreInvalid) {
   EXPECT_EQ(qqqRuntimeCreate(0, nullptr), QQQ_ERROR_INVALID);
   EXPECT_EQ(qqqLoadBundle(nullptr, "x"), QQQ_ERROR_INVALID);
   EXPECT_EQ(qqqLaunchLinear(nullptr, 0, 1, 0, 0, 0, nullptr), QQQ_ERROR_INVALID);
+  EXPECT_EQ(qqqSetProgrammaticLaunch(nullptr, 1), QQQ_ERROR_INVALID);
   EXPECT_NE(std::string(qqqLastError()).find("NULL"), std::string::npos);
   EXPECT_EQ(qqqLayerCount(nullptr), 0);
   EXPECT_EQ(qqqFindLayer(nullptr, "x"), -1);

@@ -12,6 +12,7 @@
 #include "qqq/CodeGen/KernelBuilder.h"
 #include "qqq/Numerics/Half.h"
 #include "qqq/Numerics/Packing.h"
+#include "qqq/Numerics/Quantizers.h"
 #include "qqq/Numerics/ReferenceGemm.h"
 #include "qqq/Runtime/BundleManifest.h"
 #include "qqq/Runtime/CudaDriver.h"
@@ -69,25 +70,30 @@ protected:
   void TearDown() override { qqqRuntimeDestroy(rt); }
 };
 
-TEST_P(BundleGpu, LinearMatchesTheReferenceBitForBit) {
-  const Case c = GetParam();
+/// "sm_90a" on Hopper and newer, else "sm_80".
+std::string deviceArch(const runtime::CudaDriver *cu) {
   int major = 0;
   CUdevice dev;
-  ASSERT_EQ(cu->cuDeviceGet(&dev, 0), CUDA_SUCCESS);
-  ASSERT_EQ(cu->cuDeviceGetAttribute(
+  EXPECT_EQ(cu->cuDeviceGet(&dev, 0), CUDA_SUCCESS);
+  EXPECT_EQ(cu->cuDeviceGetAttribute(
                 &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev),
             CUDA_SUCCESS);
-  std::string arch = major >= 9 ? "sm_90a" : "sm_80";
-  nm::WeightLayout layout = major >= 9 ? nm::WeightLayout::Sm90Interleaved
-                                       : nm::WeightLayout::Sm80Interleaved;
+  return major >= 9 ? "sm_90a" : "sm_80";
+}
 
-  std::mt19937 rng(1234 + c.N + c.G);
+/// A layer of random weights for `c`, packed for `arch`, written with its
+/// kernels (the default configurations for M buckets 16 and unbounded) into
+/// a bundle in `dir`; `quantizeK` > 0 adds a quantize_act layer of that K.
+void writeBundle(const Case &c, const std::string &arch, std::mt19937 &rng,
+                 TempDir &dir, nm::PackedW4Weight &w, int64_t quantizeK = 0) {
+  nm::WeightLayout layout = arch == "sm_90a" ? nm::WeightLayout::Sm90Interleaved
+                                             : nm::WeightLayout::Sm80Interleaved;
   // Weights: int4 codes (never all zero), per-channel / group scales, bias.
   nm::Matrix<int8_t> q(c.N, c.K);
   std::uniform_int_distribution<int> code(c.G ? -8 : -7, 7);
   for (int8_t &v : q.data)
     v = static_cast<int8_t>(code(rng));
-  nm::PackedW4Weight w;
+  w = nm::PackedW4Weight();
   w.layout = layout;
   w.N = c.N;
   w.K = c.K;
@@ -110,7 +116,6 @@ TEST_P(BundleGpu, LinearMatchesTheReferenceBitForBit) {
   }
 
   // The bundle: kernels for buckets 16 and unbounded, tensors, manifest.
-  TempDir dir;
   runtime::BundleManifest m;
   m.arch = arch;
   runtime::LayerEntry layer;
@@ -147,9 +152,39 @@ TEST_P(BundleGpu, LinearMatchesTheReferenceBitForBit) {
   if (c.bias)
     tensor("bias", "f16", {c.N}, w.biasHalf.data(), w.biasHalf.size() * 2);
   m.layers.push_back(layer);
+  if (quantizeK > 0) {
+    codegen::CompileOptions options;
+    options.arch = arch;
+    llvm::Expected<codegen::GeneratedKernel> k =
+        codegen::generateActivationKernel(codegen::KernelFamily::QuantizeAct,
+                                          quantizeK, options);
+    ASSERT_TRUE(!!k) << llvm::toString(k.takeError());
+    runtime::KernelEntry e = k->launch;
+    e.name = "q" + std::to_string(m.kernels.size());
+    e.ptxFile = "kernels/" + e.name + ".ptx";
+    dir.write(e.ptxFile, k->ptx.data(), k->ptx.size());
+    m.kernels.push_back(e);
+    runtime::LayerEntry q;
+    q.name = "quantize_act";
+    q.kind = "quantize_act";
+    q.k = quantizeK;
+    q.buckets = {runtime::Bucket{0, e.name}};
+    q.consumers = {layer.name};
+    m.layers.push_back(q);
+  }
   std::string manifest;
   llvm::raw_string_ostream(manifest) << llvm::formatv("{0:2}", runtime::toJSON(m));
   dir.write("manifest.json", manifest.data(), manifest.size());
+}
+
+TEST_P(BundleGpu, LinearMatchesTheReferenceBitForBit) {
+  const Case c = GetParam();
+  std::string arch = deviceArch(cu);
+  std::mt19937 rng(1234 + c.N + c.G);
+  std::uniform_real_distribution<float> unit(0.5f, 1.5f);
+  TempDir dir;
+  nm::PackedW4Weight w;
+  ASSERT_NO_FATAL_FAILURE(writeBundle(c, arch, rng, dir, w));
 
   ASSERT_EQ(qqqLoadBundle(rt, dir.path.c_str()), QQQ_SUCCESS) << qqqLastError();
   int index = qqqFindLayer(rt, "layers.0.test_proj");
@@ -194,6 +229,88 @@ TEST_P(BundleGpu, LinearMatchesTheReferenceBitForBit) {
   cu->cuMemFree(dy);
   EXPECT_EQ(qqqLaunchLinear(rt, 99, 1, 0, 0, 0, nullptr), QQQ_ERROR_INVALID);
   EXPECT_NE(std::string(qqqLastError()).find("out of range"), std::string::npos);
+}
+
+// Decode-style chains on one stream with no synchronization in between:
+// quantize x_r into shared q / s_tok buffers, then the linear reads them,
+// round after round. With programmatic dependent launch each kernel may
+// start while the previous one runs: the quantizer must not overwrite q
+// before the previous GEMM has read it, and the GEMM must not read q before
+// the quantizer has written it. Every round's output must equal the
+// reference of its own input, bit for bit, with the launch mode on and off.
+TEST_P(BundleGpu, ChainedQuantizeAndLinearMatchTheReference) {
+  const Case c = GetParam();
+  std::string arch = deviceArch(cu);
+  std::mt19937 rng(4321 + c.N + c.G);
+  TempDir dir;
+  nm::PackedW4Weight w;
+  ASSERT_NO_FATAL_FAILURE(writeBundle(c, arch, rng, dir, w, c.K));
+  ASSERT_EQ(qqqLoadBundle(rt, dir.path.c_str()), QQQ_SUCCESS) << qqqLastError();
+  int linear = qqqFindLayer(rt, "layers.0.test_proj");
+  int quantize = qqqFindLayer(rt, "quantize_act");
+  ASSERT_GE(linear, 0);
+  ASSERT_GE(quantize, 0);
+  CUstream stream;
+  ASSERT_EQ(cu->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), CUDA_SUCCESS);
+  constexpr int kRounds = 6;
+  for (int64_t M : {1, 16, 300})
+    for (int programmatic : {1, 0}) {
+      ASSERT_EQ(qqqSetProgrammaticLaunch(rt, programmatic), QQQ_SUCCESS);
+      std::normal_distribution<float> act(0.0f, 2.0f);
+      std::vector<std::vector<uint16_t>> x(kRounds);
+      std::vector<nm::Matrix<uint16_t>> expected(kRounds);
+      for (int r = 0; r < kRounds; ++r) {
+        x[r].resize(M * c.K);
+        nm::Matrix<int8_t> q(M, c.K);
+        std::vector<float> sTok(M), row(c.K);
+        for (int64_t m = 0; m < M; ++m) {
+          for (int64_t k = 0; k < c.K; ++k) {
+            x[r][m * c.K + k] = nm::floatToHalfBits(act(rng));
+            row[k] = nm::halfBitsToFloat(x[r][m * c.K + k]);
+          }
+          sTok[m] = nm::quantizeActRow(row.data(), c.K, q.data.data() + m * c.K);
+        }
+        ASSERT_EQ(nm::referenceW4A8Gemm(q, sTok, w, expected[r]), "");
+      }
+      std::vector<CUdeviceptr> dx(kRounds), dy(kRounds);
+      CUdeviceptr dq, ds;
+      ASSERT_EQ(cu->cuMemAlloc(&dq, M * c.K), CUDA_SUCCESS);
+      ASSERT_EQ(cu->cuMemAlloc(&ds, M * 4), CUDA_SUCCESS);
+      for (int r = 0; r < kRounds; ++r) {
+        ASSERT_EQ(cu->cuMemAlloc(&dx[r], M * c.K * 2), CUDA_SUCCESS);
+        ASSERT_EQ(cu->cuMemAlloc(&dy[r], M * c.N * 2), CUDA_SUCCESS);
+        ASSERT_EQ(cu->cuMemcpyHtoD(dx[r], x[r].data(), M * c.K * 2),
+                  CUDA_SUCCESS);
+      }
+      ASSERT_EQ(cu->cuCtxSynchronize(), CUDA_SUCCESS);
+      for (int r = 0; r < kRounds; ++r) {
+        ASSERT_EQ(qqqLaunchQuantize(rt, quantize, M, dx[r], dq, ds, stream),
+                  QQQ_SUCCESS)
+            << qqqLastError();
+        ASSERT_EQ(qqqLaunchLinear(rt, linear, M, dq, ds, dy[r], stream),
+                  QQQ_SUCCESS)
+            << qqqLastError();
+      }
+      ASSERT_EQ(cu->cuStreamSynchronize(stream), CUDA_SUCCESS);
+      for (int r = 0; r < kRounds; ++r) {
+        std::vector<uint16_t> y(M * c.N);
+        ASSERT_EQ(cu->cuMemcpyDtoH(y.data(), dy[r], y.size() * 2),
+                  CUDA_SUCCESS);
+        int64_t bad = 0;
+        for (int64_t i = 0; i < M * c.N; ++i)
+          if (y[i] != expected[r].data[i] && bad++ < 3)
+            ADD_FAILURE() << "M = " << M << " programmatic " << programmatic
+                          << " round " << r << " y[" << i / c.N << ", "
+                          << i % c.N << "] = 0x" << std::hex << y[i]
+                          << " expected 0x" << expected[r].data[i] << std::dec;
+        EXPECT_EQ(bad, 0) << "M = " << M << " round " << r;
+        cu->cuMemFree(dx[r]);
+        cu->cuMemFree(dy[r]);
+      }
+      cu->cuMemFree(dq);
+      cu->cuMemFree(ds);
+    }
+  cu->cuStreamDestroy(stream);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, BundleGpu,
