@@ -317,8 +317,10 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket) {
     tms = {m, m / 2};
   else if (bucket == 0)
     tms = {128, 256};
-  else
-    tms = {std::min<int64_t>(m, 128), 64, 32};
+  else if (m <= 128)
+    tms = {m, 64, 32};
+  else // 256-token tiles too: group 128 at M = 256 and 1024 took them
+    tms = {256, 128, 64, 32};
   for (int64_t tm : tms)
     for (int64_t wp : {4, 8, 16})
       for (int64_t tk : {128, 256, 512})
