@@ -259,8 +259,11 @@ int64_t bucketForM(int64_t M) {
   return 0;
 }
 
-GemmConfig defaultConfig(const GemmShape &shape, int64_t mBucket,
-                         const std::string &arch) {
+/// defaultConfig's rules; `groupWideTokens`: the per-group rule from
+/// M = 256 (two warpgroups, tile_m up to 256).
+static GemmConfig heuristicConfig(const GemmShape &shape, int64_t mBucket,
+                                  const std::string &arch,
+                                  bool groupWideTokens) {
   GemmConfig c;
   c.arch = arch;
   c.maxM = mBucket;
@@ -277,8 +280,10 @@ GemmConfig defaultConfig(const GemmShape &shape, int64_t mBucket,
     c.warps = shape.N % 256 == 0 ? 16 : shape.N % 128 == 0 ? 8 : 4;
   else if (sm90 && m >= 32 && shape.N % 128 == 0)
     c.warps = 8;
+  if (groupWideTokens)
+    c.warps = 8;
   c.tileN = 16 * c.warps;
-  int64_t cap = sm90 ? 128 : 64;
+  int64_t cap = groupWideTokens ? 256 : sm90 ? 128 : 64;
   c.tileM = std::min<int64_t>(cap, (m + 7) / 8 * 8);
   // K that is not a multiple of 128 (e.g. 576 in SmolLM2) takes 64-wide
   // K tiles: the smallest the templates allow.
@@ -299,6 +304,21 @@ GemmConfig defaultConfig(const GemmShape &shape, int64_t mBucket,
   }
   c.swapAB = true;
   return c;
+}
+
+GemmConfig defaultConfig(const GemmShape &shape, int64_t mBucket,
+                         const std::string &arch) {
+  // Per group from M = 256: two warpgroups with 256-token tiles where they
+  // fit (the tuned table's choice there: the widening costs per weight, so
+  // more tokens per widened weight tile pay most).
+  int64_t m = mBucket == 0 ? 4096 : mBucket;
+  if (arch == "sm_90a" && m >= 256 && shape.groupSize > 0 &&
+      shape.N % 128 == 0) {
+    GemmConfig wide = heuristicConfig(shape, mBucket, arch, true);
+    if (!whyInvalid(wide, shape))
+      return wide;
+  }
+  return heuristicConfig(shape, mBucket, arch, false);
 }
 
 std::vector<std::pair<GemmShape, GemmConfig>> ciSweep(const std::string &arch) {

@@ -172,7 +172,9 @@ int64_t bucketForM(int64_t M);
 ///    M = 32..64 when 128 divides N; above, 256 (four) when 256 divides N,
 ///    else 128 or 64; tile_m = the bucket (a power of two >= 16), capped at
 ///    128; tile_k = 256 up to M = 64 when 256 divides K, else 128 (64 when
-///    128 does not divide K); stages = 4;
+///    128 does not divide K); per group from M = 256 (N % 128 == 0):
+///    two warpgroups (tile_n 128) and tile_m = the bucket capped at 256,
+///    where that fits shared memory; stages = 4;
 ///    split_k = the largest power of two <= 8 such that CTAs
 ///    (N/tile_n * ceil(maxM/tile_m) * split_k) <= 2 * 132 and tile_k *
 ///    split_k divides K or (uneven split) K has at least 2 * split_k tiles.

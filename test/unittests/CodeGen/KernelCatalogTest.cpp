@@ -97,6 +97,24 @@ TEST(KernelCatalog, Sm90SplitsKUnevenly) {
   EXPECT_EQ(defaultConfig(down, 1, "sm_80").splitK, 2);
 }
 
+// Per group from M = 256 the default takes 256-token tiles of two
+// warpgroups where they fit; per channel keeps 128 x 256 of four; a group
+// whose scales push the 256-token ring past shared memory falls back.
+TEST(KernelCatalog, DefaultGroupTilesFromM256) {
+  GemmConfig g = defaultConfig({4096, 4096, 128}, 1024, "sm_90a");
+  EXPECT_EQ(g.tileM, 256);
+  EXPECT_EQ(g.warps, 8);
+  EXPECT_FALSE(whyInvalid(g, {4096, 4096, 128}));
+  GemmConfig ch = defaultConfig({4096, 4096, 0}, 1024, "sm_90a");
+  EXPECT_EQ(ch.tileM, 128);
+  EXPECT_EQ(ch.warps, 16);
+  EXPECT_EQ(defaultConfig({4096, 4096, 128}, 128, "sm_90a").tileM, 128);
+  GemmShape g64{128, 128, 64};
+  GemmConfig small = defaultConfig(g64, 256, "sm_90a");
+  EXPECT_FALSE(whyInvalid(small, g64));
+  EXPECT_EQ(small.tileM, 128);
+}
+
 // Only kernels that wait for the previous grid themselves may be launched
 // programmatically: the sm90 GEMM, the activation kernels compiled for
 // sm_90+ (griddepcontrol is compiled out below), never the sm80 GEMM.
