@@ -684,18 +684,7 @@ int main(int argc, char **argv) {
           CUdeviceptr qp = da.x8.p, sp = da.sTok.p;
           void *rargs[] = {&hx.p, &gam.p, &eps, &qp, &sp, &m32};
           auto step = [&](int i, bool pdl) {
-            CUlaunchAttribute attr{};
-            attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-            attr.value.programmaticStreamSerializationAllowed = 1;
-            CUlaunchConfig cfg{};
-            cfg.gridDimX = rg.grid[0];
-            cfg.gridDimY = cfg.gridDimZ = 1;
-            cfg.blockDimX = rg.block[0];
-            cfg.blockDimY = cfg.blockDimZ = 1;
-            cfg.hStream = timer.stream;
-            cfg.attrs = &attr;
-            cfg.numAttrs = pdl ? 1 : 0;
-            CU_CHECK(cuLaunchKernelEx(&cfg, rk.fn, rargs, nullptr));
+            CU_CHECK(launchKernel(rk.fn, rg, rargs, timer.stream, pdl));
             launch(i, pdl);
           };
           stepUs = timer.median([&](int i) { step(i, false); }, iters, batch);

@@ -338,10 +338,11 @@ CUresult launchGemm(const Kernel &k, const codegen::GemmConfig &c,
   int m = static_cast<int>(M);
   CUdeviceptr wsp = ws ? ws->p : 0;
   void *args[] = {&x, &sTok, &wp, &sCh, &sGrp, &bias, &yp, &m, &wsp};
-  if (!pdl)
-    return cuLaunchKernel(k.fn, g.grid[0], g.grid[1], g.grid[2], g.block[0],
-                          g.block[1], g.block[2], g.sharedBytes, stream, args,
-                          nullptr);
+  return launchKernel(k.fn, g, args, stream, pdl);
+}
+
+CUresult launchKernel(CUfunction fn, const codegen::LaunchGeometry &g,
+                      void **args, CUstream stream, bool pdl) {
   CUlaunchAttribute attr{};
   attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
   attr.value.programmaticStreamSerializationAllowed = 1;
@@ -355,8 +356,8 @@ CUresult launchGemm(const Kernel &k, const codegen::GemmConfig &c,
   cfg.sharedMemBytes = g.sharedBytes;
   cfg.hStream = stream;
   cfg.attrs = &attr;
-  cfg.numAttrs = 1;
-  return cuLaunchKernelEx(&cfg, k.fn, args, nullptr);
+  cfg.numAttrs = pdl ? 1 : 0;
+  return cuLaunchKernelEx(&cfg, fn, args, nullptr);
 }
 
 double medianOf(std::vector<double> v) {

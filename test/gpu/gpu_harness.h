@@ -118,6 +118,12 @@ uint16_t epilogueRef(int32_t acc, float sTok, float sCh, const uint16_t *bias);
 int64_t dotRef(const ActProblem &a, const WeightProblem &w, int64_t m,
                int64_t n);
 
+/// cuLaunchKernelEx of `fn` with `geometry`'s grid, block and dynamic shared
+/// memory; `pdl`: with programmatic stream serialization (the kernel must
+/// wait for its predecessor itself: griddepcontrol.wait).
+CUresult launchKernel(CUfunction fn, const codegen::LaunchGeometry &geometry,
+                      void **args, CUstream stream, bool pdl);
+
 /// Launches a GEMM kernel of the catalog. `ws` must hold workspaceBytes for
 /// this M (zeroed once). `pdl`: programmatic dependent launch (sm90 only:
 /// the kernel may start before the previous one in the stream ends and
