@@ -64,29 +64,38 @@ __device__ __forceinline__ u32 nib_lo16(u32 w) { return (w << 4) & 0xF0F0F0F0u; 
 __device__ __forceinline__ u32 nib_hi16(u32 w) { return w & 0xF0F0F0F0u; }
 
 // Per-group: int4 -> int8 bytes of rne(q * s) (|result| <= 127 by the
-// quantizer), two weights per f16x2 instruction, no int<->float conversion:
-//   h = f16 bits 0x6400 | (nibble ^ 8) = 1032 + q          exact
-//   t = h - 1032 = q                                       exact
+// quantizer), two weights per f16x2 instruction, no int<->float conversion.
+// Nibble n = q & 15 of each half sits at bits POS..POS + 3 (POS = 0 or 4)
+// and is used in place (no shift):
+//   POS = 0: h = f16 bits 0x6400 | (n ^ 8)        = 1032 + q   (ulp 1)
+//   POS = 4: h = f16 bits 0x5400 | (n ^ 8) << 4   =   72 + q   (ulp 1/16)
+//   t = h - (1032 | 72) = q                                     exact
 //   r = fma.rn(t, s, 1536): q * s is exact inside the fma and the result lies
 //       in [1024, 2048), where the f16 ulp is 1, so the single rounding gives
 //       1536 + rne(q * s) (1536 is even: ties stay to even);
 //   r's bits are 0x6600 + rne(q * s): the low byte is the int8 (two's
 //   complement). s2 holds the f16 scale in both halves.
-__device__ __forceinline__ u32 group_scale_pair(u32 w, int shift, u32 s2) {
-  u32 h = ((w >> shift) & 0x000F000Fu) ^ 0x64086408u;
+template <int POS>
+__device__ __forceinline__ u32 group_scale_pair(u32 w, u32 s2) {
+  static_assert(POS == 0 || POS == 4, "nibble position");
+  constexpr u32 MASK = POS == 0 ? 0x000F000Fu : 0x00F000F0u;
+  constexpr u32 MAGIC = POS == 0 ? 0x64086408u : 0x54805480u;
+  constexpr u32 MINUS = POS == 0 ? 0xE408E408u : 0xD480D480u; // -1032 / -72
+  u32 h = (w & MASK) ^ MAGIC;
   u32 t, r;
-  asm("add.rn.f16x2 %0, %1, %2;\n" : "=r"(t) : "r"(h), "r"(0xE408E408u));
+  asm("add.rn.f16x2 %0, %1, %2;\n" : "=r"(t) : "r"(h), "r"(MINUS));
   asm("fma.rn.f16x2 %0, %1, %2, %3;\n"
       : "=r"(r)
       : "r"(t), "r"(s2), "r"(0x66006600u));
   return r;
 }
-// The four int8 of one packed word's low nibbles (h = 0, scale s_lo2) or
-// high nibbles (h = 1, s_hi2): pairs (byte 0, byte 2) and (byte 1, byte 3).
+// The four int8 of one packed word's low nibbles (H = 0) or high nibbles
+// (H = 1): pairs (byte 0, byte 2) from w and (byte 1, byte 3) from w >> 8
+// (one shift per word, shared by both H).
 template <int H>
 __device__ __forceinline__ u32 group_scale4(u32 w, u32 s2) {
-  u32 p02 = group_scale_pair(w, 4 * H, s2);
-  u32 p13 = group_scale_pair(w, 4 * H + 8, s2);
+  u32 p02 = group_scale_pair<4 * H>(w, s2);
+  u32 p13 = group_scale_pair<4 * H>(w >> 8, s2);
   return __byte_perm(p02, p13, 0x6240);
 }
 
