@@ -205,11 +205,8 @@ Error Runtime::launch(const Kernel &kernel, const uint32_t grid[3],
                     std::to_string(block[0]) + ", " +
                     std::to_string(block[1]) + ", " +
                     std::to_string(block[2]) + ")";
-  if (!programmatic)
-    return check(cu.cuLaunchKernel(kernel.function, grid[0], grid[1], grid[2],
-                                   block[0], block[1], block[2], sharedBytes,
-                                   stream, args, nullptr),
-                 "cuLaunchKernel", ctx);
+  // One launch call: with the programmatic serialization attribute, or
+  // with none (plain stream order, as cuLaunchKernel).
   CUlaunchAttribute attr{};
   attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
   attr.value.programmaticStreamSerializationAllowed = 1;
@@ -223,9 +220,9 @@ Error Runtime::launch(const Kernel &kernel, const uint32_t grid[3],
   config.sharedMemBytes = sharedBytes;
   config.hStream = stream;
   config.attrs = &attr;
-  config.numAttrs = 1;
+  config.numAttrs = programmatic ? 1 : 0;
   return check(cu.cuLaunchKernelEx(&config, kernel.function, args, nullptr),
-               "cuLaunchKernelEx (programmatic stream serialization)", ctx);
+               "cuLaunchKernelEx", ctx + (programmatic ? " (programmatic)" : ""));
 }
 
 Error Runtime::loadBundle(StringRef dir) {
@@ -335,7 +332,7 @@ Error Runtime::launchLayer(Layer &layer, int64_t M,
       return e;
   }
 
-  // Argument storage with stable addresses: cuLaunchKernel reads each
+  // Argument storage with stable addresses: cuLaunchKernelEx reads each
   // parameter through a pointer.
   std::vector<uint64_t> pointers(launchRule.args.size(), 0);
   std::vector<int32_t> ints(launchRule.args.size(), 0);

@@ -70,7 +70,8 @@ qqqStatus qqqLaunchQuantize(qqqRuntime *rt, int layer, int64_t M,
  * `shared_bytes` of dynamic shared memory. The kernel lives as long as rt. */
 qqqStatus qqqLoadPtx(qqqRuntime *rt, const char *ptx, const char *entry,
                      uint32_t shared_bytes, qqqKernel **out);
-/* cuLaunchKernel with `args` as the kernel parameters (pointers to them). */
+/* Launches in plain stream order (cuLaunchKernelEx, no attributes) with
+ * `args` as the kernel parameters (pointers to them). */
 qqqStatus qqqLaunchKernel(qqqRuntime *rt, qqqKernel *kernel,
                           const uint32_t grid[3], const uint32_t block[3],
                           uint32_t shared_bytes, void **args, void *stream);

@@ -125,18 +125,22 @@ void writeBundle(const Case &c, const std::string &arch, std::mt19937 &rng,
   layer.k = c.K;
   layer.groupSize = c.G;
   layer.layout = nm::weightLayoutName(layout);
+  // A generated kernel's PTX file and manifest entry; returns its name.
+  auto addKernel = [&](const codegen::GeneratedKernel &k) {
+    runtime::KernelEntry e = k.launch;
+    e.name = "k" + std::to_string(m.kernels.size());
+    e.ptxFile = "kernels/" + e.name + ".ptx";
+    dir.write(e.ptxFile, k.ptx.data(), k.ptx.size());
+    m.kernels.push_back(e);
+    return e.name;
+  };
   codegen::GemmShape shape{c.N, c.K, c.G};
   for (int64_t bucket : {int64_t(16), int64_t(0)}) {
     codegen::GemmConfig config = codegen::defaultConfig(shape, bucket, arch);
     llvm::Expected<codegen::GeneratedKernel> k =
         codegen::generateGemmKernel(shape, config);
     ASSERT_TRUE(!!k) << llvm::toString(k.takeError());
-    runtime::KernelEntry e = k->launch;
-    e.name = "k" + std::to_string(m.kernels.size());
-    e.ptxFile = "kernels/" + e.name + ".ptx";
-    dir.write(e.ptxFile, k->ptx.data(), k->ptx.size());
-    m.kernels.push_back(e);
-    layer.buckets.push_back(runtime::Bucket{bucket, e.name});
+    layer.buckets.push_back(runtime::Bucket{bucket, addKernel(*k)});
   }
   auto tensor = [&](const std::string &arg, const std::string &dtype,
                     std::vector<int64_t> shape, const void *data, size_t size) {
@@ -159,16 +163,11 @@ void writeBundle(const Case &c, const std::string &arch, std::mt19937 &rng,
         codegen::generateActivationKernel(codegen::KernelFamily::QuantizeAct,
                                           quantizeK, options);
     ASSERT_TRUE(!!k) << llvm::toString(k.takeError());
-    runtime::KernelEntry e = k->launch;
-    e.name = "q" + std::to_string(m.kernels.size());
-    e.ptxFile = "kernels/" + e.name + ".ptx";
-    dir.write(e.ptxFile, k->ptx.data(), k->ptx.size());
-    m.kernels.push_back(e);
     runtime::LayerEntry q;
     q.name = "quantize_act";
     q.kind = "quantize_act";
     q.k = quantizeK;
-    q.buckets = {runtime::Bucket{0, e.name}};
+    q.buckets = {runtime::Bucket{0, addKernel(*k)}};
     q.consumers = {layer.name};
     m.layers.push_back(q);
   }
