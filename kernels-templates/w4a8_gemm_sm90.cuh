@@ -128,8 +128,23 @@ __device__ __forceinline__ void bulk_copy(u32 dst, const void *src, u32 bytes,
                : "memory");
 }
 
+// Stream-K: a CTA publishes its partial sums with a release increment of
+// its flag; the CTA finishing the tile acquires it before reading them.
+__device__ __forceinline__ void red_release_add_s32(int *p, int v) {
+  asm volatile("red.release.gpu.global.add.s32 [%0], %1;\n" ::"l"(p), "r"(v)
+               : "memory");
+}
+__device__ __forceinline__ int ld_acquire_s32(const int *p) {
+  int v;
+  asm volatile("ld.acquire.gpu.global.s32 %0, [%1];\n"
+               : "=r"(v)
+               : "l"(p)
+               : "memory");
+  return v;
+}
+
 template <int N, int K, int GROUP, int TILE_M, int TILE_N, int TILE_K,
-          int STAGES, int WARPS, int SPLIT_K>
+          int STAGES, int WARPS, int SPLIT_K, bool STREAM_K = false>
 __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     w4a8_gemm_sm90(const i8 *__restrict__ x, const float *__restrict__ s_tok,
                    const u8 *__restrict__ w, const float *__restrict__ s_ch,
@@ -171,6 +186,7 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
                 "group");
   static_assert(STAGES >= 3, "stages: one in flight, one in use, one ahead");
   static_assert(STAGES * 8 <= 128, "mbarriers fit their reserved bytes");
+  static_assert(!STREAM_K || SPLIT_K == 1, "stream-K or cluster split-K");
 
   // Activation tiles whose K rows are 128-byte multiples use the 128-byte
   // swizzled layout: the no-swizzle core-matrix layout (chunk c of token t
@@ -188,25 +204,11 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
   u8 *smem = reinterpret_cast<u8 *>(smem_raw) + BAR_BYTES;
   smem += (X_ALIGN - smem_addr(smem) % X_ALIGN) % X_ALIGN;
   u8 *wsmem = smem + X_STAGES * X_STAGE;
+  const u32 smem_base = smem_addr(smem);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int gid = lane >> 2;
   const int wg = warp / 4;
-  const int m0 = blockIdx.y * TILE_M;
-  const int kt_first = static_cast<int>(blockIdx.z) * (KT_ALL / SPLIT_K) +
-                       min(static_cast<int>(blockIdx.z), KT_ALL % SPLIT_K);
-  const int KT = KT_ALL / SPLIT_K + (static_cast<int>(blockIdx.z) <
-                                     KT_ALL % SPLIT_K ? 1 : 0);
-  const int k_begin = kt_first * TILE_K;
-  // Step kt works on K tile (kt + k_rot) % KT: the CTAs of a wave start at
-  // different K offsets, so they do not all ask the same L2 lines for the
-  // shared activation rows at once. Integer sums do not depend on the order.
-  const int k_rot = static_cast<int>(blockIdx.x + blockIdx.y) % KT;
-  auto k_of = [&](int kt) {
-    int t = kt + k_rot;
-    return k_begin + (t >= KT ? t - KT : t) * TILE_K;
-  };
-  // Warp w of warpgroup g: rows 64 g + 16 (w % 4) of the CTA's tile.
-  const int nrow0 = blockIdx.x * TILE_N + warp * 16;
+  const bool has_bias = bias != nullptr;
 
   // A warp copies 64 contiguous bytes (two full 32-byte sectors) of each of
   // 8 tokens: chunk c = 32 w + lane is token 8 (w % R) + lane % 8, 16-byte
@@ -220,75 +222,6 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
   constexpr bool R_DIV = R % WARPS == 0, W_DIV = WARPS % R == 0;
   const int x_row0 = (R_DIV ? warp : warp % R) * 8 + lane % 8;
   const int x_col0 = (R_DIV ? 0 : warp / R) * 4 + lane / 8;
-  auto load_x = [&](int stage, int kt) {
-    const int k0 = k_of(kt);
-#pragma unroll
-    for (int i = 0; i * THREADS < CHUNKS; ++i) {
-      if (CHUNKS % THREADS != 0 && i * THREADS + tid >= CHUNKS)
-        break;
-      int row, col;
-      if (R_DIV || W_DIV) {
-        row = x_row0 + (R_DIV ? (i * WARPS) % R * 8 : 0);
-        col = x_col0 + (R_DIV ? (i * WARPS) / R : i * (WARPS / R)) * 4;
-      } else {
-        const int w_i = warp + i * WARPS;
-        row = (w_i % R) * 8 + lane % 8;
-        col = (w_i / R) * 4 + lane / 8;
-      }
-      const int m = m0 + row;
-      const bool p = m < M;
-      const i8 *src = x + static_cast<size_t>(p ? m : 0) * K + k0 + col * 16;
-      const int off = SWIZZLE ? (col / 8) * (TILE_M * 128) + row * 128 +
-                                    ((col % 8) ^ (row % 8)) * 16
-                              : col * (TILE_M * 16) + row * 16;
-      cp_async16(smem + stage * X_STAGE + off, src, p);
-    }
-  };
-  // One thread copies K tile kt of every warpgroup's weights (and scales)
-  // into ring slot `stage`.
-  auto issue_w = [&](int stage, int kt) {
-    const u32 bar = bar_base + 8 * stage;
-    const u32 dst = smem_addr(wsmem + stage * W_STAGE);
-    const int k0 = k_of(kt);
-    mbar_expect_tx(bar, W_STAGE);
-#pragma unroll
-    for (int g = 0; g < WGS; ++g) {
-      size_t nb = static_cast<size_t>(blockIdx.x) * WGS + g;
-      bulk_copy(dst + g * W_WG,
-                w + (nb * (K / 64) + k0 / 64) * 2048,
-                W_WG, bar);
-#pragma unroll
-      for (int i = 0; i < GPT; ++i) {
-        int grp = k0 / G + i;
-        bulk_copy(dst + WGS * W_WG + (g * GPT + i) * 128,
-                  s_grp + static_cast<size_t>(grp) * N + nb * 64, 128, bar);
-      }
-    }
-  };
-  // Tile kt's weights as wgmma A fragments, once its copy has landed.
-  auto convert = [&](u32 (&dst)[K64][2][4], int kt) {
-    const int stage = kt % STAGES;
-    mbar_wait(bar_base + 8 * stage, (kt / STAGES) & 1);
-    const u8 *ws = wsmem + stage * W_STAGE;
-    const unsigned short *sg = reinterpret_cast<const unsigned short *>(
-        ws + WGS * W_WG + wg * S_WG);
-#pragma unroll
-    for (int j = 0; j < K64; ++j) {
-      uint4 v = *reinterpret_cast<const uint4 *>(
-          ws + wg * W_WG + j * 2048 + (warp % 4) * 512 + lane * 16);
-      u32 s_lo = 0, s_hi = 0;
-      if (GROUP > 0) {
-        const unsigned short *row =
-            sg + (G < TILE_K ? 64 * j / G : 0) * 64 + 16 * (warp % 4) + gid;
-        s_lo = half2_bits(row[0]);
-        s_hi = half2_bits(row[8]);
-      }
-#pragma unroll
-      for (int s = 0; s < 2; ++s)
-        a_fragment<GROUP>(v, s, s_lo, s_hi, dst[j][s]);
-    }
-    fence_a<K64>(dst);
-  };
 
   if (tid == 0) {
 #pragma unroll
@@ -297,142 +230,339 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
   __syncthreads();
-
-  int acc[MB][4];
-#pragma unroll
-  for (int mb = 0; mb < MB; ++mb)
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-      acc[mb][i] = 0;
-
-  // Both rings run STAGES tiles ahead of the MMAs. A weight tile leaves
-  // its slot when it is widened into registers (one step before its MMA),
-  // an activation tile when its wgmma group completes (one step after):
-  // hence the two extra activation slots. At small M the bytes in flight
-  // per SM set the speed.
-  constexpr int AHEAD = STAGES;
   // The next kernel of the stream (launched programmatically: the next
   // layer's GEMM) may start on free SMs now and stream its own weights.
   pdl_allow_next_launch();
-  // Epilogue constants (cold in L2, like the weights): requested now, used
-  // after the loop.
-  const RowConsts rc = row_consts(nrow0, s_ch, bias);
-  const bool has_bias = bias != nullptr;
-  // Weights are constants: their first tiles stream in while the kernel
-  // that produces the activations (and last wrote y) may still run.
-  if (tid == 0)
+
+  // The main loop over K tiles [kt_first, kt_first + KT) of output tile
+  // (nt, mt): weight rows nt * TILE_N.., tokens mt * TILE_M... `seq` counts
+  // the weight tiles this CTA consumed before (a stream-K CTA runs several
+  // such pieces): it places tile kt in ring slot (seq + kt) % STAGES and
+  // gives that slot's mbarrier phase. Also loads the epilogue's row
+  // constants into `rc`.
+  auto main_loop = [&](int (&acc)[MB][4], RowConsts &rc, int nt, int mt,
+                       int kt_first, int KT, int seq) {
+    const int m0 = mt * TILE_M;
+    const int k_begin = kt_first * TILE_K;
+    // Step kt works on K tile (kt + k_rot) % KT: the CTAs of a wave start
+    // at different K offsets, so they do not all ask the same L2 lines for
+    // the shared activation rows at once. Integer sums do not depend on the
+    // order. (Stream-K CTAs start at different offsets anyway.)
+    const int k_rot = STREAM_K ? 0 : (nt + mt) % KT;
+    auto k_of = [&](int kt) {
+      int t = kt + k_rot;
+      return k_begin + (t >= KT ? t - KT : t) * TILE_K;
+    };
+    auto load_x = [&](int stage, int kt) {
+      const int k0 = k_of(kt);
 #pragma unroll
-    for (int s = 0; s < STAGES; ++s)
+      for (int i = 0; i * THREADS < CHUNKS; ++i) {
+        if (CHUNKS % THREADS != 0 && i * THREADS + tid >= CHUNKS)
+          break;
+        int row, col;
+        if (R_DIV || W_DIV) {
+          row = x_row0 + (R_DIV ? (i * WARPS) % R * 8 : 0);
+          col = x_col0 + (R_DIV ? (i * WARPS) / R : i * (WARPS / R)) * 4;
+        } else {
+          const int w_i = warp + i * WARPS;
+          row = (w_i % R) * 8 + lane % 8;
+          col = (w_i / R) * 4 + lane / 8;
+        }
+        const int m = m0 + row;
+        const bool p = m < M;
+        const i8 *src = x + static_cast<size_t>(p ? m : 0) * K + k0 + col * 16;
+        const int off = SWIZZLE ? (col / 8) * (TILE_M * 128) + row * 128 +
+                                      ((col % 8) ^ (row % 8)) * 16
+                                : col * (TILE_M * 16) + row * 16;
+        cp_async16(smem + stage * X_STAGE + off, src, p);
+      }
+    };
+    // One thread copies K tile kt of every warpgroup's weights (and scales)
+    // into its ring slot.
+    auto issue_w = [&](int kt) {
+      const int stage = (seq + kt) % STAGES;
+      const u32 bar = bar_base + 8 * stage;
+      const u32 dst = smem_addr(wsmem + stage * W_STAGE);
+      const int k0 = k_of(kt);
+      mbar_expect_tx(bar, W_STAGE);
+#pragma unroll
+      for (int g = 0; g < WGS; ++g) {
+        size_t nb = static_cast<size_t>(nt) * WGS + g;
+        bulk_copy(dst + g * W_WG, w + (nb * (K / 64) + k0 / 64) * 2048, W_WG,
+                  bar);
+#pragma unroll
+        for (int i = 0; i < GPT; ++i) {
+          int grp = k0 / G + i;
+          bulk_copy(dst + WGS * W_WG + (g * GPT + i) * 128,
+                    s_grp + static_cast<size_t>(grp) * N + nb * 64, 128, bar);
+        }
+      }
+    };
+    // Tile kt's weights as wgmma A fragments, once its copy has landed.
+    auto convert = [&](u32 (&dst)[K64][2][4], int kt) {
+      const int stage = (seq + kt) % STAGES;
+      mbar_wait(bar_base + 8 * stage, ((seq + kt) / STAGES) & 1);
+      const u8 *ws = wsmem + stage * W_STAGE;
+      const unsigned short *sg = reinterpret_cast<const unsigned short *>(
+          ws + WGS * W_WG + wg * S_WG);
+#pragma unroll
+      for (int j = 0; j < K64; ++j) {
+        uint4 v = *reinterpret_cast<const uint4 *>(
+            ws + wg * W_WG + j * 2048 + (warp % 4) * 512 + lane * 16);
+        u32 s_lo = 0, s_hi = 0;
+        if (GROUP > 0) {
+          const unsigned short *row =
+              sg + (G < TILE_K ? 64 * j / G : 0) * 64 + 16 * (warp % 4) + gid;
+          s_lo = half2_bits(row[0]);
+          s_hi = half2_bits(row[8]);
+        }
+#pragma unroll
+        for (int s = 0; s < 2; ++s)
+          a_fragment<GROUP>(v, s, s_lo, s_hi, dst[j][s]);
+      }
+      fence_a<K64>(dst);
+    };
+
+#pragma unroll
+    for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        acc[mb][i] = 0;
+
+    // Both rings run STAGES tiles ahead of the MMAs. A weight tile leaves
+    // its slot when it is widened into registers (one step before its MMA),
+    // an activation tile when its wgmma group completes (one step after):
+    // hence the two extra activation slots. At small M the bytes in flight
+    // per SM set the speed.
+    constexpr int AHEAD = STAGES;
+    // Epilogue constants (cold in L2, like the weights): requested now,
+    // used after the loop.
+    rc = row_consts(nt * TILE_N + warp * 16, s_ch, bias);
+    // Weights are constants: their first tiles stream in while the kernel
+    // that produces the activations (and last wrote y) may still run.
+    if (tid == 0)
+#pragma unroll
+      for (int s = 0; s < STAGES; ++s)
+        if (s < KT)
+          issue_w(s);
+    pdl_wait_for_producer();
+#pragma unroll
+    for (int s = 0; s < AHEAD; ++s) {
       if (s < KT)
-        issue_w(s, s);
-  pdl_wait_for_producer();
-#pragma unroll
-  for (int s = 0; s < AHEAD; ++s) {
-    if (s < KT)
-      load_x(s, s);
-    cp_async_commit();
-  }
-  const u32 smem_base = smem_addr(smem);
+        load_x(s, s);
+      cp_async_commit();
+    }
 
-  // Two A-fragment buffers: wgmma reads tile kt's registers while tile
-  // kt + 1 is widened into the other one (its previous reader, tile kt - 1,
-  // has completed by then). The loop is written as two role-swapped steps
-  // so no register array is indexed at run time.
-  u32 a0[K64][2][4], a1[K64][2][4];
-  convert(a0, 0);
-  auto step = [&](int kt, u32(&acur)[K64][2][4], u32(&anext)[K64][2][4]) {
-    cp_async_wait<AHEAD - 1>();
-    // cp.async wrote through the generic proxy; wgmma reads through the
-    // async proxy.
-    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-    // Every warpgroup has completed tile kt - 2's wgmma (its activation
-    // slot can be refilled) and widened tile kt's weights (so can its
-    // weight slot).
-    __syncthreads();
-    if (kt + AHEAD < KT)
-      load_x((kt + AHEAD) % X_STAGES, kt + AHEAD);
-    cp_async_commit();
-    if (kt + STAGES < KT && tid == 0)
-      issue_w(kt % STAGES, kt + STAGES);
+    // Two A-fragment buffers: wgmma reads tile kt's registers while tile
+    // kt + 1 is widened into the other one (its previous reader, tile
+    // kt - 1, has completed by then). The loop is written as two
+    // role-swapped steps so no register array is indexed at run time.
+    u32 a0[K64][2][4], a1[K64][2][4];
+    convert(a0, 0);
+    auto step = [&](int kt, u32(&acur)[K64][2][4], u32(&anext)[K64][2][4]) {
+      cp_async_wait<AHEAD - 1>();
+      // cp.async wrote through the generic proxy; wgmma reads through the
+      // async proxy.
+      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+      // Every warpgroup has completed tile kt - 2's wgmma (its activation
+      // slot can be refilled) and widened tile kt's weights (so can its
+      // weight slot).
+      __syncthreads();
+      if (kt + AHEAD < KT)
+        load_x((kt + AHEAD) % X_STAGES, kt + AHEAD);
+      cp_async_commit();
+      if (kt + STAGES < KT && tid == 0)
+        issue_w(kt + STAGES);
 
-    const u32 stage_addr = smem_base + (kt % X_STAGES) * X_STAGE;
-    fence_acc<MB>(acc);
-    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+      const u32 stage_addr = smem_base + (kt % X_STAGES) * X_STAGE;
+      fence_acc<MB>(acc);
+      asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
 #pragma unroll
-    for (int j = 0; j < K64; ++j)
+      for (int j = 0; j < K64; ++j)
 #pragma unroll
-      for (int s = 0; s < 2; ++s) {
-        const int kb = 64 * j + 32 * s; // the k-slice's first byte
-        const unsigned long long desc =
-            SWIZZLE ? wgmma_desc_sw128(stage_addr +
-                                       (kb / 128) * (TILE_M * 128) + kb % 128)
-                    : wgmma_desc_noswizzle(
-                          stage_addr + (kb / 16) * (TILE_M * 16),
-                          TILE_M * 16, 128);
-        WgmmaS8<TILE_M>::mma(acc, acur[j][s], desc);
-      }
-    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-    // Tile kt - 1's group is done: its A registers can be overwritten.
-    asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
-    fence_acc<MB>(acc);
-    if (kt + 1 < KT)
-      convert(anext, kt + 1);
-  };
+        for (int s = 0; s < 2; ++s) {
+          const int kb = 64 * j + 32 * s; // the k-slice's first byte
+          const unsigned long long desc =
+              SWIZZLE ? wgmma_desc_sw128(stage_addr +
+                                         (kb / 128) * (TILE_M * 128) + kb % 128)
+                      : wgmma_desc_noswizzle(
+                            stage_addr + (kb / 16) * (TILE_M * 16),
+                            TILE_M * 16, 128);
+          WgmmaS8<TILE_M>::mma(acc, acur[j][s], desc);
+        }
+      asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+      // Tile kt - 1's group is done: its A registers can be overwritten.
+      asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
+      fence_acc<MB>(acc);
+      if (kt + 1 < KT)
+        convert(anext, kt + 1);
+    };
 #pragma unroll 1
-  for (int kt = 0; kt < KT; kt += 2) {
-    step(kt, a0, a1);
-    if (kt + 1 < KT)
-      step(kt + 1, a1, a0);
+    for (int kt = 0; kt < KT; kt += 2) {
+      step(kt, a0, a1);
+      if (kt + 1 < KT)
+        step(kt + 1, a1, a0);
+    }
+    asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+    fence_acc<MB>(acc);
+    cp_async_wait<0>();
+  };
+  // 16 q was multiplied per channel: the sum divides exactly by 16.
+  auto unscale = [&](int (&acc)[MB][4]) {
+    if (GROUP == 0)
+#pragma unroll
+      for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+          acc[mb][i] >>= 4;
+  };
+
+  int acc[MB][4];
+  RowConsts rc;
+  if (!STREAM_K) {
+    const int z = static_cast<int>(blockIdx.z);
+    const int kt_first = z * (KT_ALL / SPLIT_K) + min(z, KT_ALL % SPLIT_K);
+    const int KT = KT_ALL / SPLIT_K + (z < KT_ALL % SPLIT_K ? 1 : 0);
+    const int nt = static_cast<int>(blockIdx.x);
+    const int mt = static_cast<int>(blockIdx.y);
+    const int nrow0 = nt * TILE_N + warp * 16, m0 = mt * TILE_M;
+    main_loop(acc, rc, nt, mt, kt_first, KT, 0);
+    unscale(acc);
+    if (SPLIT_K == 1) {
+      frag_store<N, MB>(acc, rc, nrow0, m0, M, s_tok, has_bias, y);
+    } else {
+      // The SPLIT_K CTAs of an output tile form a cluster: each leaves its
+      // int32 partials in its own shared memory (the drained ring), and CTA
+      // r sums accumulator slots i with i % SPLIT_K == r over the whole
+      // cluster (distributed shared memory) and writes those outputs. No
+      // workspace, no atomics; integer sums are exact in any order.
+      // SLOTS * THREADS int32 = TILE_M * TILE_N * 4 bytes at the start of
+      // the dynamic shared memory (launchGeometry sizes it for both uses).
+      constexpr int SLOTS = MB * 4;
+      static_assert(SLOTS * THREADS == TILE_M * TILE_N, "one int32 per output");
+      int *red = reinterpret_cast<int *>(smem);
+      // Every warpgroup's wgmma and copies are done with the ring.
+      __syncthreads();
+#pragma unroll
+      for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+          red[(mb * 4 + i) * THREADS + tid] = acc[mb][i];
+      cluster_sync();
+      const u32 rank = cluster_ctarank();
+      const u32 mine = smem_addr(red);
+#pragma unroll
+      for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int slot = mb * 4 + i;
+          if (slot % SPLIT_K != static_cast<int>(rank))
+            continue;
+          int sum = 0;
+#pragma unroll
+          for (int p = 0; p < SPLIT_K; ++p)
+            sum += ld_cluster_s32(
+                mapa_cluster(mine + 4u * (slot * THREADS + tid), p));
+          frag_store_one<N>(sum, rc, nrow0, m0, mb, i, M, s_tok, has_bias, y);
+        }
+      // No CTA leaves while its partials may still be read.
+      cluster_sync_relaxed();
+    }
+    return;
   }
-  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-  fence_acc<MB>(acc);
-  cp_async_wait<0>();
 
-  if (GROUP == 0) // 16 q was multiplied: exact division by 16
+  // Stream-K: the (output tile, K tile) iterations, tile-major, split into
+  // gridDim.x near-equal contiguous ranges, one per CTA (a persistent grid
+  // of one CTA per SM). A CTA's range is a tail of one tile (K tiles from
+  // some k0 > 0 on), whole tiles, then a head of another (from K tile 0):
+  // so it holds at most one tail. Tail holders store their int32 partials
+  // in their own workspace slot (TILE_M * TILE_N int32, 16 bytes per thread
+  // and accumulator block: coalesced, no atomics) and raise their flag. The
+  // CTA holding a tile's head finishes it: it runs the head last and the
+  // tail holders (the next CTAs) run theirs first, so it rarely waits; it
+  // adds their slots to its sums and leaves slots and flags zero, as they
+  // were at allocation (so one workspace can serve every GEMM of a stream,
+  // split-K ones included).
+  constexpr int TILES_N = N / TILE_N;
+  constexpr int SLOT = TILE_M * TILE_N;
+  // 32-bit counts (whyInvalid bounds the iterations up to max_m tokens),
+  // 64-bit products. They are recomputed where used rather than kept live
+  // across the main loop (registers: the 16-warp tiles have 128).
+  auto units = [&] { return TILES_N * ((M + TILE_M - 1) / TILE_M) * KT_ALL; };
+  // With fewer iterations than CTAs the surplus CTAs have nothing to do;
+  // below that every CTA gets at least one iteration.
+  auto ctas = [&] { return min(static_cast<int>(gridDim.x), units()); };
+  const int c = static_cast<int>(blockIdx.x);
+  if (c >= ctas())
+    return;
+  // The first iteration of CTA i's range, and the CTA whose range holds
+  // iteration u.
+  auto first_of = [&](int i) {
+    return static_cast<int>(static_cast<long long>(i) * units() / ctas());
+  };
+  auto owner = [&](int u) {
+    return static_cast<int>((static_cast<long long>(u + 1) * ctas() - 1) /
+                            units());
+  };
+  auto flag = [&](int cta) {
+    return workspace + static_cast<size_t>(gridDim.x) * SLOT + cta;
+  };
+  auto slot_of = [&](int cta, int mb) {
+    int *base = workspace + static_cast<size_t>(cta) * SLOT;
+    return reinterpret_cast<int4 *>(base) + mb * THREADS + tid;
+  };
+  // Only `seq` (iterations done) stays live across the main loop; the
+  // piece's tile and K range are recomputed from it.
+  for (int seq = 0; first_of(c) + seq < first_of(c + 1);) {
+    {
+      const int u = first_of(c) + seq;
+      const int t = u / KT_ALL;
+      const int k0 = u - t * KT_ALL;
+      const int k1 = min(KT_ALL, k0 + (first_of(c + 1) - u));
+      if (seq > 0) // every thread is done with the rings' previous contents
+        __syncthreads();
+      main_loop(acc, rc, t % TILES_N, t / TILES_N, k0, k1 - k0, seq);
+      seq += k1 - k0;
+    }
+    // A piece starts at the CTA's first iteration or at a tile's first.
+    const int u = first_of(c) + seq; // one past the piece
+    const int t = (u - 1) / KT_ALL;
+    const int k1 = u - t * KT_ALL;
+    const int k0 = max(first_of(c), t * KT_ALL) - t * KT_ALL;
+    if (k0 > 0) { // a tail: publish the partials
 #pragma unroll
-    for (int mb = 0; mb < MB; ++mb)
+      for (int mb = 0; mb < MB; ++mb)
+        __stcg(slot_of(c, mb),
+               make_int4(acc[mb][0], acc[mb][1], acc[mb][2], acc[mb][3]));
+      __syncthreads();
+      if (tid == 0)
+        red_release_add_s32(flag(c), 1);
+      continue;
+    }
+    if (k1 < KT_ALL) {
+      // A head: the tile's other CTAs are c + 1 .. the last one's owner.
+      const int last = owner((t + 1) * KT_ALL - 1);
+      for (int p = c + 1; p <= last; ++p) {
+        if (tid == 0) {
+          while (ld_acquire_s32(flag(p)) == 0)
+            __nanosleep(32);
+          *flag(p) = 0;
+        }
+        __syncthreads();
 #pragma unroll
-      for (int i = 0; i < 4; ++i)
-        acc[mb][i] >>= 4;
-
-  if (SPLIT_K == 1) {
-    frag_store<N, MB>(acc, rc, nrow0, m0, M, s_tok, has_bias, y);
-  } else {
-    // The SPLIT_K CTAs of an output tile form a cluster: each leaves its
-    // int32 partials in its own shared memory (the drained ring), and CTA r
-    // sums accumulator slots i with i % SPLIT_K == r over the whole cluster
-    // (distributed shared memory) and writes those outputs. No workspace,
-    // no atomics; integer sums are exact in any order.
-    // SLOTS * THREADS int32 = TILE_M * TILE_N * 4 bytes at the start of
-    // the dynamic shared memory (launchGeometry sizes it for both uses).
-    constexpr int SLOTS = MB * 4;
-    static_assert(SLOTS * THREADS == TILE_M * TILE_N, "one int32 per output");
-    int *red = reinterpret_cast<int *>(smem);
-    __syncthreads(); // every warpgroup's wgmma and copies are done with the ring
-#pragma unroll
-    for (int mb = 0; mb < MB; ++mb)
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-        red[(mb * 4 + i) * THREADS + tid] = acc[mb][i];
-    cluster_sync();
-    const u32 rank = cluster_ctarank();
-    const u32 mine = smem_addr(red);
-#pragma unroll
-    for (int mb = 0; mb < MB; ++mb)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const int slot = mb * 4 + i;
-        if (slot % SPLIT_K != static_cast<int>(rank))
-          continue;
-        int sum = 0;
-#pragma unroll
-        for (int p = 0; p < SPLIT_K; ++p)
-          sum += ld_cluster_s32(
-              mapa_cluster(mine + 4u * (slot * THREADS + tid), p));
-        frag_store_one<N>(sum, rc, nrow0, m0, mb, i, M, s_tok, has_bias, y);
+        for (int mb = 0; mb < MB; ++mb) {
+          const int4 v = __ldcg(slot_of(p, mb));
+          __stcg(slot_of(p, mb), make_int4(0, 0, 0, 0));
+          acc[mb][0] += v.x;
+          acc[mb][1] += v.y;
+          acc[mb][2] += v.z;
+          acc[mb][3] += v.w;
+        }
       }
-    // No CTA leaves while its partials may still be read.
-    cluster_sync_relaxed();
+    }
+    unscale(acc);
+    frag_store<N, MB>(acc, rc, t % TILES_N * TILE_N + warp * 16,
+                      t / TILES_N * TILE_M, M, s_tok, has_bias, y);
   }
 }
 

@@ -287,6 +287,8 @@ std::string configString(const GemmConfig &c) {
   std::ostringstream os;
   os << c.tileM << "x" << c.tileN << "x" << c.tileK << "_s" << c.stages
      << "_w" << c.warps << "_k" << c.splitK;
+  if (c.streamK > 0)
+    os << "_sk" << c.streamK;
   return os.str();
 }
 
@@ -302,7 +304,8 @@ struct TuneResult {
   int candidates, correct;
 };
 
-std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket) {
+std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket,
+                                   int64_t sms) {
   std::vector<GemmConfig> out;
   GemmConfig def = codegen::defaultConfig(s, bucket, "sm_90a");
   out.push_back(def);
@@ -349,6 +352,19 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket) {
           // Split-K only towards 1..4 waves of CTAs.
           if (sk > 1 && (ctas * sk > 4 * 132 || ctas >= 132))
             continue;
+          // Stream-K (one persistent CTA per SM) where whole tiles would
+          // leave more than a tenth of the last wave's SMs idle: it spreads
+          // the K iterations of every tile evenly.
+          int64_t waves = (ctas + sms - 1) / sms;
+          if (sk == 1 && bucket != 0 && ctas < 8 * sms &&
+              ctas < 0.9 * waves * sms) {
+            GemmConfig sc = c;
+            sc.streamK = sms;
+            sc.maxM = bucket;
+            if (!codegen::whyInvalid(sc, s) &&
+                std::find(out.begin(), out.end(), sc) == out.end())
+              out.push_back(sc);
+          }
           if (sk == 1 && ctas < 33)
             continue;
           if (std::find(out.begin(), out.end(), c) == out.end())
@@ -461,8 +477,9 @@ int main(int argc, char **argv) {
       GemmShape s{ns.N, ns.K, G};
       for (int64_t b : tuneBuckets) {
         std::vector<GemmConfig> cs =
-            tune ? candidates(s, b)
-                 : std::vector<GemmConfig>{codegen::defaultConfig(s, b, "sm_90a")};
+            tune ? candidates(s, b, dev.sms)
+                 : std::vector<GemmConfig>{
+                       codegen::defaultConfig(s, b, "sm_90a")};
         for (GemmConfig &c : cs) {
           c.maxM = b;
           want(c, s);
@@ -746,13 +763,16 @@ int main(int argc, char **argv) {
     bool first = true;
     for (auto &[key, r] : tuned) {
       const GemmConfig &c = r.config;
-      js << (first ? "" : ",\n") << "    {\"arch\": \"sm_90a\", \"n\": " << key.N
+      js << (first ? "" : ",\n")
+         << "    {\"arch\": \"sm_90a\", \"n\": " << key.N
          << ", \"k\": " << key.K << ", \"group\": " << key.G
          << ", \"max_m\": " << key.bucket << ", \"tile_m\": " << c.tileM
          << ", \"tile_n\": " << c.tileN << ", \"tile_k\": " << c.tileK
          << ", \"stages\": " << c.stages << ", \"warps\": " << c.warps
-         << ", \"split_k\": " << c.splitK << ", \"swap_ab\": true"
-         << ", \"time_us\": " << r.us << ", \"candidates\": " << r.candidates
+         << ", \"split_k\": " << c.splitK << ", \"swap_ab\": true";
+      if (c.streamK > 0)
+        js << ", \"stream_k\": " << c.streamK;
+      js << ", \"time_us\": " << r.us << ", \"candidates\": " << r.candidates
          << ", \"correct\": " << r.correct << "}";
       first = false;
     }

@@ -78,7 +78,8 @@ std::optional<KernelFamily> gemmFamilyForArch(const std::string &arch) {
 bool GemmConfig::operator==(const GemmConfig &o) const {
   return arch == o.arch && maxM == o.maxM && tileM == o.tileM &&
          tileN == o.tileN && tileK == o.tileK && stages == o.stages &&
-         warps == o.warps && splitK == o.splitK && swapAB == o.swapAB;
+         warps == o.warps && splitK == o.splitK && swapAB == o.swapAB &&
+         streamK == o.streamK;
 }
 
 namespace {
@@ -147,6 +148,32 @@ std::optional<std::string> whyInvalid(const GemmConfig &c,
        << (sm90 ? " (one thread-block cluster per output tile)" : "");
     return str(os);
   }
+  // Stream-K: one persistent CTA per SM, each finishing at most one split
+  // output tile (its workspace slot); a cluster split would be a second,
+  // conflicting way to divide K.
+  if (c.streamK < 0 || c.streamK > 1024) {
+    os << "stream_k = " << c.streamK
+       << " must be 0 (off) or a CTA count in 1..1024";
+    return str(os);
+  }
+  if (c.streamK > 0 && (!sm90 || c.splitK != 1)) {
+    os << "stream_k = " << c.streamK
+       << (sm90 ? " needs split_k = 1, got " + std::to_string(c.splitK)
+                : std::string(" is implemented for sm_90a only"));
+    return str(os);
+  }
+  // The kernel counts (tile, K tile) iterations in 32 bits, up to max_m
+  // tokens: stream-K serves a bounded bucket (it pays where the tile count
+  // is near the SM count, not for unbounded M).
+  if (c.streamK > 0 && c.tileN > 0 && c.tileK > 0 && c.tileM > 0) {
+    int64_t iterations =
+        s.N / c.tileN * (s.K / c.tileK) * ((c.maxM + c.tileM - 1) / c.tileM);
+    if (c.maxM <= 0 || iterations > INT32_MAX) {
+      os << "stream_k = " << c.streamK << " needs a bounded max_m with at "
+         << "most 2^31 - 1 (tile, K tile) iterations, got max_m = " << c.maxM;
+      return str(os);
+    }
+  }
   if (s.N % c.tileN != 0) {
     os << "N = " << s.N << " is not a multiple of tile_n = " << c.tileN;
     return str(os);
@@ -201,7 +228,11 @@ std::string instantiationExpression(const GemmConfig &c, const GemmShape &s) {
   os << "qqq::" << familyName(family.value_or(KernelFamily::W4A8GemmSm90))
      << "<" << s.N << ", " << s.K << ", " << s.groupSize << ", " << c.tileM
      << ", " << c.tileN << ", " << c.tileK << ", " << c.stages << ", "
-     << c.warps << ", " << c.splitK << ">";
+     << c.warps << ", " << c.splitK;
+  // The stream-K flag is a trailing template parameter (default false).
+  if (c.streamK > 0)
+    os << ", true";
+  os << ">";
   return os.str();
 }
 
@@ -210,9 +241,15 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
   LaunchGeometry g;
   int64_t mTiles = (std::max<int64_t>(M, 1) + c.tileM - 1) / c.tileM;
   int64_t nTiles = c.tileN > 0 ? s.N / c.tileN : 0;
-  g.grid[0] = static_cast<uint32_t>(nTiles);
-  g.grid[1] = static_cast<uint32_t>(mTiles);
-  g.grid[2] = static_cast<uint32_t>(c.splitK);
+  if (c.streamK > 0) {
+    // A persistent grid whatever M is: the kernel divides the M-dependent
+    // work among its CTAs.
+    g.grid[0] = static_cast<uint32_t>(c.streamK);
+  } else {
+    g.grid[0] = static_cast<uint32_t>(nTiles);
+    g.grid[1] = static_cast<uint32_t>(mTiles);
+    g.grid[2] = static_cast<uint32_t>(c.splitK);
+  }
   g.block[0] = static_cast<uint32_t>(32 * c.warps);
   bool sm90 = c.arch == "sm_90a";
   if (sm90) {
@@ -241,6 +278,11 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
     // Activation rows padded by 16 bytes against bank conflicts.
     g.sharedBytes = static_cast<uint32_t>(c.stages * c.tileM * (c.tileK + 16));
   }
+  // Stream-K: per CTA, one int32 partial-sum slot per output of a tile and
+  // one flag.
+  if (c.streamK > 0)
+    g.workspaceBytes =
+        static_cast<uint64_t>(c.streamK * (c.tileM * c.tileN + 1) * 4);
   if (c.splitK > 1 && !sm90) // sm90 reduces in the cluster's shared memory
     g.workspaceBytes = static_cast<uint64_t>(
         (mTiles * c.tileM * s.N + nTiles * mTiles) * 4);
@@ -330,6 +372,14 @@ std::vector<std::pair<GemmShape, GemmConfig>> ciSweep(const std::string &arch) {
       GemmConfig c = defaultConfig(s, b, arch);
       if (!whyInvalid(c, s))
         out.push_back({s, c});
+      // The stream-K form of the sm90 defaults at M = 256 and 1024 (tuned
+      // tables pick it where the tile count misses the SM count).
+      GemmConfig streamK = c;
+      streamK.splitK = 1;
+      streamK.streamK = 132;
+      if (arch == "sm_90a" && (b == 256 || b == 1024) &&
+          !whyInvalid(streamK, s))
+        out.push_back({s, streamK});
     }
   return out;
 }

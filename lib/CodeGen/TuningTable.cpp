@@ -21,6 +21,8 @@ static bool fromJSON(const json::Value &v, TuningEntry &e, json::Path p) {
       !o.map("tile_n", c.tileN) || !o.map("tile_k", c.tileK) ||
       !o.map("stages", c.stages) || !o.map("warps", c.warps) ||
       !o.map("split_k", c.splitK) || !o.map("swap_ab", c.swapAB) ||
+      // Optional: tables written before stream-K leave it off (0).
+      !o.mapOptional("stream_k", c.streamK) ||
       !o.mapOptional("time_us", e.timeUs))
     return false;
   return true;

@@ -127,9 +127,8 @@ Runtime::~Runtime() {
   if (cu.cuCtxSetCurrent(context) == CUDA_SUCCESS) {
     for (CUdeviceptr p : allocations)
       cu.cuMemFree(p);
-    for (Layer &l : loadedLayers)
-      if (l.workspace)
-        cu.cuMemFree(l.workspace);
+    for (auto &[stream, ws] : workspaces)
+      cu.cuMemFree(ws.ptr);
     for (std::unique_ptr<Kernel> &k : kernels)
       cu.cuModuleUnload(k->module);
   }
@@ -308,27 +307,28 @@ Error Runtime::launchLayer(Layer &layer, int64_t M,
 
   uint64_t workspaceBytes =
       static_cast<uint64_t>(launchRule.workspaceBytes.evaluate(M));
-  if (workspaceBytes > layer.workspaceBytes) {
+  Workspace &workspace = workspaces[stream];
+  if (workspaceBytes > workspace.bytes) {
     // The kernels leave the workspace zero after each launch: it is zeroed
-    // once, here, when it is (re)allocated.
-    std::string ctx = "for the split-K workspace of " + layer.entry.name +
-                      " (" + std::to_string(workspaceBytes) + " bytes)";
-    if (layer.workspace) {
+    // once, here, when it is (re)allocated. The old one may still be in use
+    // by this stream's earlier launches.
+    std::string ctx = "for the GEMM workspace of " + layer.entry.name + " (" +
+                      std::to_string(workspaceBytes) + " bytes)";
+    if (workspace.ptr) {
       if (Error e = check(cu.cuStreamSynchronize(stream), "cuStreamSynchronize",
                           ctx))
         return e;
-      if (Error e = check(cu.cuMemFree(layer.workspace), "cuMemFree", ctx))
+      if (Error e = check(cu.cuMemFree(workspace.ptr), "cuMemFree", ctx))
         return e;
-      layer.workspace = 0;
-      layer.workspaceBytes = 0;
+      workspace = Workspace();
     }
-    if (Error e = check(cu.cuMemAlloc(&layer.workspace, workspaceBytes),
+    if (Error e = check(cu.cuMemAlloc(&workspace.ptr, workspaceBytes),
                         "cuMemAlloc", ctx))
       return e;
-    layer.workspaceBytes = workspaceBytes;
-    if (Error e = check(cu.cuMemsetD8Async(layer.workspace, 0, workspaceBytes,
-                                           stream),
-                        "cuMemsetD8Async", ctx))
+    workspace.bytes = workspaceBytes;
+    if (Error e =
+            check(cu.cuMemsetD8Async(workspace.ptr, 0, workspaceBytes, stream),
+                  "cuMemsetD8Async", ctx))
       return e;
   }
 
@@ -353,7 +353,7 @@ Error Runtime::launchLayer(Layer &layer, int64_t M,
       pointers[i] = t->second;
       args[i] = &pointers[i];
     } else if (arg == "workspace") {
-      pointers[i] = workspaceBytes ? layer.workspace : 0;
+      pointers[i] = workspaceBytes ? workspace.ptr : 0;
       args[i] = &pointers[i];
     } else if (arg == "s_grp" || arg == "bias") {
       args[i] = &pointers[i]; // optional operand absent: nullptr

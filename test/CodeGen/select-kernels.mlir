@@ -31,7 +31,7 @@
 // is not in the table and gets the heuristic, with a remark.
 // TUNED: remark: layer 'layers.1.down_proj': 3 of 3 M buckets not in the tuning table; heuristic used
 // TUNED-LABEL: func.func @per_channel
-// TUNED: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 8, tile_n = 64, tile_k = 64, stages = 3, warps = 4, split_k = 8, swap_ab = true>, #qqq.kernel<arch = "sm_90a", max_m = 64, tile_m = 128, tile_n = 128, tile_k = 128, stages = 3, warps = 8, split_k = 1, swap_ab = true>, #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 128, tile_n = 128, tile_k = 128, stages = 3, warps = 8, split_k = 1, swap_ab = true>]
+// TUNED: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 8, tile_n = 64, tile_k = 64, stages = 3, warps = 4, split_k = 8, swap_ab = true>, #qqq.kernel<arch = "sm_90a", max_m = 64, tile_m = 64, tile_n = 128, tile_k = 128, stages = 3, warps = 8, split_k = 1, swap_ab = true, stream_k = 132>, #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 128, tile_n = 128, tile_k = 128, stages = 3, warps = 8, split_k = 1, swap_ab = true>]
 
 // BADARCH: error: qqq-select-kernels: unknown arch 'sm_75'
 // BADBUCKETS: error: qqq-select-kernels: buckets must increase and end with 0

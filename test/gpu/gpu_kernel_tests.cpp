@@ -7,9 +7,9 @@
 // on random data into a poisoned output (0xFFFF) and compared BIT-EXACTLY with
 // the reference: int32 sums from an independent tiled GPU GEMM (itself
 // checked against CPU int64 dot products on sampled rows) and the f32
-// epilogue on the CPU. Split-K workspaces must come back zeroed. The
-// activation kernels are checked against CPU formulas (quantize_act exact;
-// rms_norm_quantize against float64 with |dq| <= 1).
+// epilogue on the CPU. Split-K and stream-K workspaces must come back
+// zeroed. The activation kernels are checked against CPU formulas
+// (quantize_act exact; rms_norm_quantize against float64 with |dq| <= 1).
 //
 // Usage: gpu_kernel_tests [--repo DIR] [--quick] [--sanitize]
 // Exit: 0 all pass, 1 a failure, 77 no GPU.
@@ -76,13 +76,14 @@ std::string describe(const GemmCase &c, int64_t M) {
   char buf[512];
   std::snprintf(buf, sizeof(buf),
                 "%s N=%lld K=%lld G=%lld M=%lld %s tile_m=%lld tile_n=%lld "
-                "tile_k=%lld stages=%lld warps=%lld split_k=%lld",
+                "tile_k=%lld stages=%lld warps=%lld split_k=%lld "
+                "stream_k=%lld",
                 c.shapeName.c_str(), (long long)c.shape.N, (long long)c.shape.K,
                 (long long)c.shape.groupSize, (long long)M,
                 c.config.arch.c_str(), (long long)c.config.tileM,
                 (long long)c.config.tileN, (long long)c.config.tileK,
                 (long long)c.config.stages, (long long)c.config.warps,
-                (long long)c.config.splitK);
+                (long long)c.config.splitK, (long long)c.config.streamK);
   return buf;
 }
 
@@ -446,8 +447,19 @@ int main(int argc, char **argv) {
         c.stages = 3;
         c.splitK = 2;
         cases.push_back({"sanitize", {256, 512, G}, c, {7, 33}});
-        if (arch == "sm_90a") // 5 K tiles over 2 CTAs: 3 + 2
+        if (arch == "sm_90a") { // 5 K tiles over 2 CTAs: 3 + 2
           cases.push_back({"sanitize-uneven", {256, 640, G}, c, {7, 33}});
+          // Stream-K: 7 CTAs share 16 or 48 iterations (tiles split three
+          // ways, heads waiting on tails); 132 CTAs for 16 iterations (one
+          // each, the surplus CTAs idle, a tile over 4 CTAs).
+          for (int64_t ctas : {7, 132}) {
+            GemmConfig sk = c;
+            sk.splitK = 1;
+            sk.streamK = ctas;
+            sk.maxM = 64;
+            cases.push_back({"sanitize-stream-k", {256, 512, G}, sk, {7, 33}});
+          }
+        }
       }
   } else {
     for (const NamedShape &s : shapes)
@@ -527,6 +539,33 @@ int main(int argc, char **argv) {
           if (!codegen::whyInvalid(c, sh))
             cases.push_back({"uneven-split", sh, c, {1, 16, 33}});
         }
+    // Stream-K (sm90): persistent grids of 132 CTAs (the H100's SMs), 100
+    // (fewer than the SMs: any grid is correct) and 19 (tiles split over
+    // several CTAs, CTAs running several tiles), on the shapes and tiles
+    // where the tile count misses the SM count, per channel and group 128.
+    if (std::find(archs.begin(), archs.end(), "sm_90a") != archs.end())
+      for (GemmShape sh :
+           {GemmShape{4608, 3584, 0}, GemmShape{4608, 3584, 128},
+            GemmShape{12288, 4096, 0}, GemmShape{4096, 11008, 128},
+            GemmShape{3584, 3584, 0}})
+        for (int64_t wp : {4, 8, 16})
+          for (int64_t ctas : {132, 100, 19}) {
+            GemmConfig c;
+            c.arch = "sm_90a";
+            c.warps = wp;
+            c.tileN = 16 * wp;
+            c.tileM = wp == 4 ? 16 : wp == 8 ? 256 : 128;
+            c.tileK = wp == 4 ? 256 : 128;
+            c.stages = wp == 4 ? 6 : 4;
+            c.streamK = ctas;
+            c.maxM = 1024;
+            if (wp == 8 && sh.groupSize == 0)
+              c.tileM = 64;
+            if (!codegen::whyInvalid(c, sh))
+              cases.push_back({"stream-k", sh, c,
+                               wp == 4 ? std::vector<int64_t>{1, 16, 33}
+                                       : std::vector<int64_t>{33, 300, 1000}});
+          }
   }
 
   // Validate and compile every distinct kernel.

@@ -30,12 +30,13 @@
 //    const __half*  bias,      // N f16, or nullptr (no bias)
 //    __half*        y,         // M x N f16 output, row-major
 //    int            M,         // token count (any M >= 1, predicated)
-//    int32_t*       workspace) // sm_80 with split_k > 1: workspaceBytes
-//                              // (launchGeometry; 0 for sm_90a, which
-//                              // reduces split-K in a thread-block cluster)
+//    int32_t*       workspace) // sm_80 with split_k > 1 and sm_90a with
+//                              // stream_k > 0: workspaceBytes
+//                              // (launchGeometry; 0 for sm_90a cluster
+//                              // split-K, reduced in shared memory)
 //                              // of int32, ZEROED ONCE at allocation; each
 //                              // launch leaves it zero again. nullptr if
-//                              // split_k == 1.
+//                              // workspaceBytes == 0.
 // Math (bit-exact with qqq::numerics::referenceW4A8Gemm):
 //   acc[m,n] = sum_k x[m,k] * w8[n,k]              int32 (split-K partials are
 //                                                  reduced in int32, exact)
@@ -117,7 +118,7 @@ struct GemmShape {
 };
 
 /// Mirrors #qqq.kernel<arch, max_m, tile_m, tile_n, tile_k, stages, warps,
-/// split_k, swap_ab>.
+/// split_k, swap_ab[, stream_k]>.
 struct GemmConfig {
   std::string arch = "sm_90a";
   int64_t maxM = 0;   // largest M served (0 = no bound); not a template knob
@@ -129,6 +130,12 @@ struct GemmConfig {
   int64_t warps = 4;
   int64_t splitK = 1;
   bool swapAB = true; // the kernels implement the swapped form only
+  // sm_90a only, with splitK == 1: > 0 launches a persistent grid of that
+  // many CTAs (the GPU's SM count) that share the (output tile, K tile)
+  // iterations evenly (stream-K), so tile counts that miss a multiple of the
+  // SM count leave no SM idle; an output tile split between CTAs is summed
+  // in an int32 workspace. 0: one CTA per output tile and split.
+  int64_t streamK = 0;
   bool operator==(const GemmConfig &o) const;
 };
 
@@ -151,7 +158,8 @@ std::optional<std::string> whyInvalid(const GemmConfig &config,
 /// NVRTC name expression, e.g.
 ///   "qqq::w4a8_gemm_sm90<4096, 4096, 0, 16, 64, 128, 4, 4, 4>"
 /// template parameters: <N, K, GROUP, TILE_M, TILE_N, TILE_K, STAGES, WARPS,
-/// SPLIT_K>. Precondition: !whyInvalid(config, shape).
+/// SPLIT_K[, STREAM_K = true when streamK > 0]>; the stream-K grid is
+/// launchGeometry's (streamK CTAs), the kernel divides the work by gridDim. Precondition: !whyInvalid(config, shape).
 std::string instantiationExpression(const GemmConfig &config,
                                     const GemmShape &shape);
 

@@ -42,8 +42,6 @@ public:
     std::vector<const Kernel *> bucketKernels;  // parallel to entry.buckets
     // Launch rules by value: the manifest they come from is gone after loading.
     std::vector<KernelEntry> bucketLaunch;
-    CUdeviceptr workspace = 0;
-    uint64_t workspaceBytes = 0;
   };
 
   /// Fails when there is no driver or GPU (message starts kNoDriverPrefix
@@ -102,6 +100,17 @@ private:
   std::vector<std::unique_ptr<Kernel>> kernels;
   std::vector<Layer> loadedLayers;
   std::vector<CUdeviceptr> allocations;
+  // The GEMMs' int32 workspace (split-K / stream-K partials and flags), one
+  // per stream, grown to the largest need and zeroed once: every kernel
+  // leaves it zero, and the kernels of one stream use it one after another
+  // (a programmatically launched GEMM touches it only after waiting for the
+  // kernel before it), so all layers share it instead of one each (a
+  // stream-K workspace is about 17 MB).
+  struct Workspace {
+    CUdeviceptr ptr = 0;
+    uint64_t bytes = 0;
+  };
+  std::map<CUstream, Workspace> workspaces;
 };
 
 } // namespace qqq::runtime

@@ -8,8 +8,9 @@
 |* the message of the calling thread's last failure.                          *|
 |*                                                                            *|
 |* Device pointers are CUdeviceptr values; streams are CUstream (NULL: the    *|
-|* legacy default stream). Launches are asynchronous. A layer owns one split- *|
-|* K workspace, so launches of the same layer must not overlap in time.       *|
+|* legacy default stream). Launches are asynchronous. The GEMMs of a stream  *|
+|* share one split-K / stream-K workspace, allocated on first need: launches  *|
+|* on one stream run in order; different streams get their own workspace.    *|
 \*===----------------------------------------------------------------------===*/
 #ifndef QQQ_RUNTIME_QQQ_RUNTIME_H
 #define QQQ_RUNTIME_QQQ_RUNTIME_H

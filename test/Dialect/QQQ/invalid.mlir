@@ -498,6 +498,22 @@ func.func @kernel_splitk() attributes {
 
 // -----
 
+func.func @kernel_streamk_negative() attributes {
+  // expected-error @+1 {{stream_k must be 0 (off) or positive, got -1}}
+  qqq.a = #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 16, tile_n = 128, tile_k = 128, stages = 4, warps = 4, split_k = 1, swap_ab = true, stream_k = -1>} {
+  return
+}
+
+// -----
+
+func.func @kernel_streamk_with_splitk() attributes {
+  // expected-error @+1 {{stream_k = 132 requires split_k = 1, got split_k = 2}}
+  qqq.a = #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 16, tile_n = 128, tile_k = 128, stages = 4, warps = 4, split_k = 2, swap_ab = true, stream_k = 132>} {
+  return
+}
+
+// -----
+
 func.func @bad_method() attributes {
   // expected-error @+2 {{expected one of [rtn, gptq] for how the int4 weights were chosen, got: awq}}
   // expected-error @+1 {{failed to parse QQQ_QuantSchemeAttr parameter 'method'}}

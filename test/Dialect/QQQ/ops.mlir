@@ -86,6 +86,21 @@ func.func @w4a8_per_channel(%q: tensor<?x256xi8>, %s: tensor<?x1xf32>, %w: tenso
 
 // -----
 
+// stream_k is printed only when set (0, off, is the default).
+// CHECK-LABEL: func.func @w4a8_stream_k
+func.func @w4a8_stream_k(%q: tensor<?x256xi8>, %s: tensor<?x1xf32>, %w: tensor<64x128xi8>,
+                         %sch: tensor<64xf32>) -> tensor<?x64xf16> {
+  // CHECK: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 64, tile_m = 64, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 1, swap_ab = true, stream_k = 132>, #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 128, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 1, swap_ab = true>]
+  %y = qqq.w4a8_linear %q, %s, %w, %sch {
+      layout = #qqq.layout<sm90_interleaved>, layer_name = "mlp.down",
+      kernels = [#qqq.kernel<arch = "sm_90a", max_m = 64, tile_m = 64, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 1, swap_ab = true, stream_k = 132>,
+                 #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 128, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 1, swap_ab = true, stream_k = 0>]}
+      : (tensor<?x256xi8>, tensor<?x1xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<?x64xf16>
+  return %y : tensor<?x64xf16>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @w4a8_per_group
 func.func @w4a8_per_group(%q: tensor<2x7x256xi8>, %s: tensor<2x7x1xf32>, %w: tensor<64x128xi8>,
                           %sch: tensor<64xf32>, %sg: tensor<2x64xf16>) -> tensor<2x7x64xf32> {

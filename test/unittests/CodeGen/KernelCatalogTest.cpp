@@ -97,6 +97,50 @@ TEST(KernelCatalog, Sm90SplitsKUnevenly) {
   EXPECT_EQ(defaultConfig(down, 1, "sm_80").splitK, 2);
 }
 
+// Stream-K: a persistent grid of stream_k CTAs whatever M is, a workspace
+// of one tile of int32 partials plus one flag per CTA, the STREAM_K
+// template flag; only sm90 with split_k 1 and a bounded M bucket.
+TEST(KernelCatalog, StreamKGridWorkspaceAndRules) {
+  GemmShape qkv{4608, 3584, 0};
+  GemmConfig c = sm90(128, 16, 128, 4);
+  c.maxM = 1024;
+  c.streamK = 132;
+  ASSERT_FALSE(whyInvalid(c, qkv));
+  for (int64_t M : {1, 300, 1024}) {
+    LaunchGeometry g = launchGeometry(c, qkv, M);
+    EXPECT_EQ(g.grid[0], 132u);
+    EXPECT_EQ(g.grid[1], 1u);
+    EXPECT_EQ(g.grid[2], 1u);
+    EXPECT_EQ(g.workspaceBytes, 132u * (128 * 256 + 1) * 4);
+  }
+  EXPECT_EQ(instantiationExpression(c, qkv),
+            "qqq::w4a8_gemm_sm90<4608, 3584, 0, 128, 256, 128, 4, 16, 1, "
+            "true>");
+  c.streamK = 0; // off: one CTA per tile, no template flag, no workspace
+  EXPECT_EQ(launchGeometry(c, qkv, 1024).grid[0], 18u);
+  EXPECT_EQ(launchGeometry(c, qkv, 1024).grid[1], 8u);
+  EXPECT_EQ(launchGeometry(c, qkv, 1024).workspaceBytes, 0u);
+  EXPECT_EQ(instantiationExpression(c, qkv).find("true"), std::string::npos);
+
+  GemmConfig split = c;
+  split.streamK = 132;
+  split.splitK = 2;
+  EXPECT_TRUE(mentions(whyInvalid(split, qkv), "needs split_k = 1"));
+  GemmConfig unbounded = c;
+  unbounded.streamK = 132;
+  unbounded.maxM = 0;
+  EXPECT_TRUE(mentions(whyInvalid(unbounded, qkv), "bounded max_m"));
+  GemmConfig negative = c;
+  negative.streamK = -1;
+  EXPECT_TRUE(mentions(whyInvalid(negative, qkv), "stream_k = -1"));
+  GemmConfig c80 = sm90(16, 4, 128, 4);
+  c80.arch = "sm_80";
+  c80.tileN = 64;
+  c80.maxM = 16;
+  c80.streamK = 132;
+  EXPECT_TRUE(mentions(whyInvalid(c80, qkv), "sm_90a only"));
+}
+
 // Per group from M = 256 the default takes 256-token tiles of two
 // warpgroups where they fit; per channel keeps 128 x 256 of four; a group
 // whose scales push the 256-token ring past shared memory falls back.

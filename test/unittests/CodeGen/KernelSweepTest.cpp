@@ -33,12 +33,13 @@ std::vector<SweepCase> sweep() {
     for (const auto &[shape, config] : ciSweep(arch)) {
       SweepCase c{arch, *gemmFamilyForArch(arch), shape, config, ""};
       c.name = std::string(familyName(c.family)) + "_N" +
-               std::to_string(shape.N) + "_K" + std::to_string(shape.K) +
-               "_G" + std::to_string(shape.groupSize) + "_maxm" +
+               std::to_string(shape.N) + "_K" + std::to_string(shape.K) + "_G" +
+               std::to_string(shape.groupSize) + "_maxm" +
                std::to_string(config.maxM) + "_tm" +
                std::to_string(config.tileM) + "_sk" +
                std::to_string(config.splitK) + "_w" +
-               std::to_string(config.warps);
+               std::to_string(config.warps) +
+               (config.streamK ? "_stk" + std::to_string(config.streamK) : "");
       cases.push_back(c);
     }
     for (KernelFamily f : {KernelFamily::QuantizeAct, KernelFamily::RmsNormQuantize})

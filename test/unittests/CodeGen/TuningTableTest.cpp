@@ -12,13 +12,15 @@ using namespace qqq::codegen;
 namespace {
 
 std::string entry(int64_t maxM, int64_t tileM, int64_t splitK,
-                  int64_t group = 0) {
+                  int64_t group = 0, int64_t streamK = 0) {
   return "{\"arch\": \"sm_90a\", \"n\": 4096, \"k\": 4096, \"group\": " +
          std::to_string(group) + ", \"max_m\": " + std::to_string(maxM) +
          ", \"tile_m\": " + std::to_string(tileM) +
          ", \"tile_n\": 64, \"tile_k\": 128, \"stages\": 4, \"warps\": 4, "
          "\"split_k\": " +
-         std::to_string(splitK) + ", \"swap_ab\": true, \"time_us\": 10.5}";
+         std::to_string(splitK) + ", \"swap_ab\": true, " +
+         (streamK ? "\"stream_k\": " + std::to_string(streamK) + ", " : "") +
+         "\"time_us\": 10.5}";
 }
 
 std::string table(const std::string &entries) {
@@ -48,6 +50,20 @@ TEST(TuningTable, LookupPicksTheSmallestBucketAtLeastM) {
   std::optional<GemmConfig> b0 = t->configForBucket("sm_90a", s, 0);
   ASSERT_TRUE(b0.has_value());
   EXPECT_EQ(b0->tileM, 128);
+}
+
+// "stream_k" is optional: tables written before stream-K mean 0 (off).
+TEST(TuningTable, StreamKIsReadAndDefaultsToOff) {
+  llvm::Expected<TuningTable> t = TuningTable::parse(
+      table(entry(64, 64, 1, 0, 132) + "," + entry(0, 128, 1)), "t.json");
+  ASSERT_TRUE(!!t) << llvm::toString(t.takeError());
+  ASSERT_EQ(t->entries.size(), 2u);
+  EXPECT_EQ(t->entries[0].config.streamK, 132);
+  EXPECT_EQ(t->entries[1].config.streamK, 0);
+  std::optional<GemmConfig> b16 =
+      t->configForBucket("sm_90a", GemmShape{4096, 4096, 0}, 16);
+  ASSERT_TRUE(b16.has_value());
+  EXPECT_EQ(b16->streamK, 132);
 }
 
 TEST(TuningTable, RejectsInvalidEntriesAndFormats) {

@@ -1,6 +1,7 @@
 //===- QQQAttrsTest.cpp - building qqq attributes and ops from C++ --------===//
 #include "qqq/Dialect/QQQ/IR/QQQOps.h"
 
+#include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -56,9 +57,59 @@ TEST_F(QQQDialectTest, KernelConfigRejectsZeroSplitK) {
   auto bad = KernelConfigAttr::getChecked(
       [&] { return emitError(UnknownLoc::get(&ctx)); }, &ctx,
       StringAttr::get(&ctx, "sm_90a"), int64_t(16), int64_t(16), int64_t(128),
-      int64_t(128), int64_t(4), int64_t(4), int64_t(0), true);
+      int64_t(128), int64_t(4), int64_t(4), int64_t(0), true, int64_t(0));
   EXPECT_FALSE(bad);
   EXPECT_NE(lastError.find("split_k"), std::string::npos) << lastError;
+}
+
+static std::string print(Attribute attr) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  attr.print(os);
+  return text;
+}
+
+TEST_F(QQQDialectTest, KernelConfigStreamKRoundTripsAndDefaultIsOmitted) {
+  auto arch = StringAttr::get(&ctx, "sm_90a");
+  auto streamed = KernelConfigAttr::get(
+      &ctx, arch, int64_t(64), int64_t(64), int64_t(128), int64_t(128),
+      int64_t(4), int64_t(4), int64_t(1), true, int64_t(132));
+  EXPECT_EQ(streamed.getStreamK(), 132);
+  std::string text = print(streamed);
+  EXPECT_NE(text.find(", stream_k = 132>"), std::string::npos) << text;
+  EXPECT_EQ(parseAttribute(text, &ctx), streamed) << lastError;
+
+  // 0 (off) is the default: not printed, and text without it parses to 0, so
+  // configurations written before stream-K keep their form.
+  auto plain = KernelConfigAttr::get(&ctx, arch, int64_t(64), int64_t(64),
+                                     int64_t(128), int64_t(128), int64_t(4),
+                                     int64_t(4), int64_t(1), true, int64_t(0));
+  std::string plainText = print(plain);
+  EXPECT_EQ(plainText.find("stream_k"), std::string::npos) << plainText;
+  EXPECT_EQ(plainText, "#qqq.kernel<arch = \"sm_90a\", max_m = 64, tile_m = "
+                       "64, tile_n = 128, tile_k = 128, stages = 4, warps = "
+                       "4, split_k = 1, swap_ab = true>");
+  auto parsed =
+      dyn_cast_or_null<KernelConfigAttr>(parseAttribute(plainText, &ctx));
+  ASSERT_TRUE(parsed) << lastError;
+  EXPECT_EQ(parsed.getStreamK(), 0);
+  EXPECT_EQ(parsed, plain);
+}
+
+TEST_F(QQQDialectTest, KernelConfigRejectsBadStreamK) {
+  auto arch = StringAttr::get(&ctx, "sm_90a");
+  auto emit = [&] { return emitError(UnknownLoc::get(&ctx)); };
+  EXPECT_FALSE(KernelConfigAttr::getChecked(
+      emit, &ctx, arch, int64_t(0), int64_t(64), int64_t(128), int64_t(128),
+      int64_t(4), int64_t(4), int64_t(1), true, int64_t(-1)));
+  EXPECT_NE(lastError.find("stream_k"), std::string::npos) << lastError;
+  lastError.clear();
+  // Stream-K and split-K both divide the K loop; only one at a time.
+  EXPECT_FALSE(KernelConfigAttr::getChecked(
+      emit, &ctx, arch, int64_t(0), int64_t(64), int64_t(128), int64_t(128),
+      int64_t(4), int64_t(4), int64_t(2), true, int64_t(132)));
+  EXPECT_NE(lastError.find("stream_k"), std::string::npos) << lastError;
+  EXPECT_NE(lastError.find("split_k = 1"), std::string::npos) << lastError;
 }
 
 TEST_F(QQQDialectTest, BuiltW4A8LinearVerifiesAndReportsShapes) {

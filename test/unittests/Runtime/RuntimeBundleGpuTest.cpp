@@ -82,7 +82,8 @@ std::string deviceArch(const runtime::CudaDriver *cu) {
 }
 
 /// A layer of random weights for `c`, packed for `arch`, written with its
-/// kernels (the default configurations for M buckets 16 and unbounded) into
+/// kernels (the default configurations for M buckets 16 and unbounded, and
+/// for M <= 64 the stream-K form of the default on sm_90a) into
 /// a bundle in `dir`; `quantizeK` > 0 adds a quantize_act layer of that K.
 void writeBundle(const Case &c, const std::string &arch, std::mt19937 &rng,
                  TempDir &dir, nm::PackedW4Weight &w, int64_t quantizeK = 0) {
@@ -115,7 +116,7 @@ void writeBundle(const Case &c, const std::string &arch, std::mt19937 &rng,
       h = nm::floatToHalfBits(unit(rng) - 1.0f);
   }
 
-  // The bundle: kernels for buckets 16 and unbounded, tensors, manifest.
+  // The bundle: kernels for buckets 16, 64 and unbounded, tensors, manifest.
   runtime::BundleManifest m;
   m.arch = arch;
   runtime::LayerEntry layer;
@@ -135,8 +136,14 @@ void writeBundle(const Case &c, const std::string &arch, std::mt19937 &rng,
     return e.name;
   };
   codegen::GemmShape shape{c.N, c.K, c.G};
-  for (int64_t bucket : {int64_t(16), int64_t(0)}) {
+  for (int64_t bucket : {int64_t(16), int64_t(64), int64_t(0)}) {
     codegen::GemmConfig config = codegen::defaultConfig(shape, bucket, arch);
+    // Stream-K: a persistent grid sharing the runtime's workspace.
+    codegen::GemmConfig streamK = config;
+    streamK.splitK = 1;
+    streamK.streamK = 132;
+    if (bucket == 64 && !codegen::whyInvalid(streamK, shape))
+      config = streamK;
     llvm::Expected<codegen::GeneratedKernel> k =
         codegen::generateGemmKernel(shape, config);
     ASSERT_TRUE(!!k) << llvm::toString(k.takeError());
@@ -252,7 +259,7 @@ TEST_P(BundleGpu, ChainedQuantizeAndLinearMatchTheReference) {
   CUstream stream;
   ASSERT_EQ(cu->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), CUDA_SUCCESS);
   constexpr int kRounds = 6;
-  for (int64_t M : {1, 16, 300})
+  for (int64_t M : {1, 16, 33, 300})
     for (int programmatic : {1, 0}) {
       ASSERT_EQ(qqqSetProgrammaticLaunch(rt, programmatic), QQQ_SUCCESS);
       std::normal_distribution<float> act(0.0f, 2.0f);

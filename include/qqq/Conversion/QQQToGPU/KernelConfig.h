@@ -23,6 +23,7 @@ inline codegen::GemmConfig toGemmConfig(KernelConfigAttr k) {
   c.warps = k.getWarps();
   c.splitK = k.getSplitK();
   c.swapAB = k.getSwapAB();
+  c.streamK = k.getStreamK();
   return c;
 }
 

@@ -41,11 +41,10 @@ QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 static bool isPowerOfTwo(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
-LogicalResult
-KernelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                         StringAttr arch, int64_t maxM, int64_t tileM,
-                         int64_t tileN, int64_t tileK, int64_t stages,
-                         int64_t warps, int64_t splitK, bool swapAB) {
+LogicalResult KernelConfigAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, StringAttr arch, int64_t maxM,
+    int64_t tileM, int64_t tileN, int64_t tileK, int64_t stages, int64_t warps,
+    int64_t splitK, bool swapAB, int64_t streamK) {
   if (!arch || !arch.getValue().starts_with("sm_"))
     return emitError() << "arch must name an sm_XX target, got "
                        << (arch ? arch.getValue() : StringRef("<null>"));
@@ -63,5 +62,13 @@ KernelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "warps must be in [1, 32], got " << warps;
   if (splitK < 1)
     return emitError() << "split_k must be >= 1, got " << splitK;
+  if (streamK < 0)
+    return emitError() << "stream_k must be 0 (off) or positive, got "
+                       << streamK;
+  // Stream-K already divides the K loop between CTAs; the kernels do not
+  // combine it with a split-K grid dimension.
+  if (streamK > 0 && splitK != 1)
+    return emitError() << "stream_k = " << streamK
+                       << " requires split_k = 1, got split_k = " << splitK;
   return success();
 }

@@ -101,7 +101,7 @@ struct SelectKernelsPass
         auto attr = KernelConfigAttr::getChecked(
             [&] { return op.emitOpError(); }, ctx, archAttr, bucket,
             config->tileM, config->tileN, config->tileK, config->stages,
-            config->warps, config->splitK, config->swapAB);
+            config->warps, config->splitK, config->swapAB, config->streamK);
         if (!attr)
           return WalkResult::interrupt();
         configs.push_back(attr);

@@ -97,6 +97,9 @@ def QQQ_KernelConfigAttr : QQQ_Attr<"KernelConfig", "kernel"> {
     largest token count M it serves (0: no bound), the tile sizes, the number
     of pipeline stages, warps per CTA, the split-K factor and whether the
     operands are swapped (Yᵀ = W·Xᵀ, so that a small M maps to the MMA's N).
+    An optional trailing `stream_k = N` (sm_90a, split_k = 1 only) runs the
+    kernel as a persistent grid of N CTAs that share the (output tile, K tile)
+    iterations (stream-K); it is omitted when 0 (off).
 
     ```mlir
     #qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 16, tile_n = 128,
@@ -112,11 +115,15 @@ def QQQ_KernelConfigAttr : QQQ_Attr<"KernelConfig", "kernel"> {
     "int64_t":$stages,
     "int64_t":$warps,
     "int64_t":$splitK,
-    "bool":$swapAB);
+    "bool":$swapAB,
+    // Trailing and defaulted so that configurations written before stream-K
+    // still parse and print unchanged.
+    DefaultValuedParameter<"int64_t", "0">:$streamK);
   let assemblyFormat = [{
     `<` `arch` `=` $arch `,` `max_m` `=` $maxM `,` `tile_m` `=` $tileM `,`
         `tile_n` `=` $tileN `,` `tile_k` `=` $tileK `,` `stages` `=` $stages `,`
-        `warps` `=` $warps `,` `split_k` `=` $splitK `,` `swap_ab` `=` $swapAB `>`
+        `warps` `=` $warps `,` `split_k` `=` $splitK `,` `swap_ab` `=` $swapAB
+        (`,` `stream_k` `=` $streamK^)? `>`
   }];
   let genVerifyDecl = 1;
 }
