@@ -14,8 +14,10 @@
 // shared-memory descriptor; both rings run STAGES tiles ahead. The K tiles
 // split over SPLIT_K CTAs (unevenly where they must), which form a cluster
 // and sum their int32 partials through distributed shared memory (no
-// workspace). Weight copies start before griddepcontrol.wait (programmatic
-// dependent launch). Contract: include/qqq/CodeGen/KernelCatalog.h.
+// workspace); or (STREAM_K) a persistent grid shares the (tile, K tile)
+// iterations evenly and sums split tiles through a workspace. Weight copies
+// start before griddepcontrol.wait (programmatic dependent launch).
+// Contract: include/qqq/CodeGen/KernelCatalog.h.
 #pragma once
 #include "qqq_common.cuh"
 #include "wgmma_s8.cuh"

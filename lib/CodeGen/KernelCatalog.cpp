@@ -290,7 +290,7 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
 }
 
 const std::vector<int64_t> &mBuckets() {
-  static const std::vector<int64_t> buckets = {16, 32, 64, 128, 256, 1024, 0};
+  static const std::vector<int64_t> buckets = {16, 32, 64, 128, 256, 512, 1024, 0};
   return buckets;
 }
 

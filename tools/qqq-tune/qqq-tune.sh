@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # qqq-tune: per-shape search of the W4A8 kernel configurations on this GPU.
 # Every candidate (template knobs: tile_m, tile_n/warps, tile_k, stages,
-# split_k) is checked bit-exactly against the reference before it is timed;
-# the fastest per (N, K, group, M bucket) goes to tuning/<gpu>.json
+# split_k, stream_k) is checked bit-exactly against the reference before it
+# is timed; the fastest per (N, K, group, M bucket) goes to tuning/<gpu>.json
 # (qqq-tuning-v1, include/qqq/CodeGen/KernelCatalog.h), which
 # qqq-select-kernels reads. The same run benchmarks the chosen kernels.
 #   bash tools/qqq-tune/qqq-tune.sh [OUT.json] [CSV]

@@ -65,6 +65,8 @@
 //         "max_m": 16,                        // M bucket (mBuckets())
 //         "tile_m": 16, "tile_n": 64, "tile_k": 128, "stages": 4,
 //         "warps": 4, "split_k": 4, "swap_ab": true,
+//         "stream_k": 132,                    // optional (absent = 0): sm_90a,
+//                                             // split_k 1, bounded max_m
 //         "time_us": 12.3 } ] }              // median, informational
 //   Lookup: same arch, n, k, group and the smallest max_m >= M (max_m 0 =
 //   unbounded, used last). No entry: defaultConfig.

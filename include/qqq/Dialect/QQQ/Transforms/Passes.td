@@ -217,7 +217,7 @@ def QQQSelectKernelsPass : Pass<"qqq-select-kernels", "mlir::ModuleOp"> {
   let description = [{
     Attaches `kernels = [#qqq.kernel<...>, ...]` to every `qqq.w4a8_linear`:
     one configuration per M bucket (`buckets`, default the catalog's
-    16, 32, 64, 128, 256, 1024 and 0 = unbounded, in increasing order, 0
+    16, 32, 64, 128, 256, 512, 1024 and 0 = unbounded, in increasing order, 0
     last). Each comes from the tuning table (`tuning-dir`/*.json, the table
     whose `gpu` equals `gpu`) when it has an entry for (arch, N, K, group,
     bucket), else from the documented heuristic of the kernel catalog
