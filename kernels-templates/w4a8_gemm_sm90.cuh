@@ -419,6 +419,44 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
           acc[mb][i] >>= 4;
   };
 
+  // The epilogue through shared memory: the accumulator fragments (each
+  // thread's outputs scattered over 2 tokens x 2 weight rows per block)
+  // become f16 in a [TILE_M][TILE_N + 8] tile over the drained rings, then
+  // each token's TILE_N outputs leave as 16-byte stores of whole sectors
+  // (stored straight from the fragments, 2-byte stores filled half of each
+  // 32-byte sector: ncu counted the output twice in L2 sectors). The 8
+  // halves of padding put the 4 tokens a warp writes at once in different
+  // banks.
+  constexpr int Y_STRIDE = TILE_N + 8;
+  auto store_tile = [&](const int (&acc)[MB][4], const RowConsts &rc,
+                        int nt, int mt) {
+    const int m0 = mt * TILE_M;
+    __half *tile = reinterpret_cast<__half *>(smem);
+    __syncthreads(); // every warpgroup's wgmma and copies are done with the rings
+#pragma unroll
+    for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = 8 * mb + 2 * (lane & 3) + i % 2;
+        const int col = warp * 16 + gid + 8 * (i / 2);
+        const int m = m0 + r;
+        tile[r * Y_STRIDE + col] =
+            m < M ? epilogue(acc[mb][i], s_tok[m], rc.s_ch[i / 2],
+                             rc.bias[i / 2], has_bias)
+                  : __float2half_rn(0.0f);
+      }
+    __syncthreads();
+    constexpr int ROW_CHUNKS = TILE_N / 8;
+#pragma unroll
+    for (int c = tid; c < TILE_M * ROW_CHUNKS; c += THREADS) {
+      const int r = c / ROW_CHUNKS, col = c % ROW_CHUNKS;
+      if (m0 + r < M)
+        *reinterpret_cast<uint4 *>(y + static_cast<size_t>(m0 + r) * N +
+                                   nt * TILE_N + col * 8) =
+            *reinterpret_cast<const uint4 *>(tile + r * Y_STRIDE + col * 8);
+    }
+  };
+
   int acc[MB][4];
   RowConsts rc;
   if (!STREAM_K) {
@@ -431,7 +469,7 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     main_loop(acc, rc, nt, mt, kt_first, KT, 0);
     unscale(acc);
     if (SPLIT_K == 1) {
-      frag_store<N, MB>(acc, rc, nrow0, m0, M, s_tok, has_bias, y);
+      store_tile(acc, rc, nt, mt);
     } else {
       // The SPLIT_K CTAs of an output tile form a cluster: each leaves its
       // int32 partials in its own shared memory (the drained ring), and CTA
@@ -563,8 +601,7 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
       }
     }
     unscale(acc);
-    frag_store<N, MB>(acc, rc, t % TILES_N * TILE_N + warp * 16,
-                      t / TILES_N * TILE_M, M, s_tok, has_bias, y);
+    store_tile(acc, rc, t % TILES_N, t / TILES_N);
   }
 }
 

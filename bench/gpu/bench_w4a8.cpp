@@ -24,6 +24,11 @@
 //                   [--quick] [--verbose] [--iters N] [--shape NAME]
 //                   [--bucket B]  (one shape / one tuning bucket only)
 //                   [--max-m M]   (only the M <= M of the list)
+//                   [--configs FILE] (time these configurations, each
+//                   checked bit-exactly first: lines "n k group max_m tile_m
+//                   tile_n tile_k stages warps split_k stream_k", e.g. a
+//                   tuning table through bench/gpu/tuning_to_configs.py;
+//                   buckets without a line take the default)
 //
 //===----------------------------------------------------------------------===//
 #include "../../test/gpu/gpu_harness.h"
@@ -376,7 +381,7 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket,
 } // namespace
 
 int main(int argc, char **argv) {
-  std::string repo = ".", csvPath = "bench_w4a8.csv", tuningOut;
+  std::string repo = ".", csvPath = "bench_w4a8.csv", tuningOut, configsPath;
   bool tune = false, quick = false, verbose = false;
   std::string onlyShape;
   int64_t onlyBucket = -1, maxM = 0;
@@ -402,6 +407,8 @@ int main(int argc, char **argv) {
       onlyBucket = std::atoll(argv[++i]);
     else if (a == "--max-m" && i + 1 < argc) // only M <= this
       maxM = std::atoll(argv[++i]);
+    else if (a == "--configs" && i + 1 < argc)
+      configsPath = argv[++i];
     else {
       std::fprintf(stderr, "unknown argument '%s'\n", a.c_str());
       return 2;
@@ -471,15 +478,51 @@ int main(int argc, char **argv) {
     tuneBuckets = {onlyBucket};
     Ms = {onlyBucket == 0 ? 4096 : onlyBucket};
   }
+  // Given configurations (--configs), keyed like the tuning table.
+  std::map<TuneKey, GemmConfig> given;
+  if (!configsPath.empty()) {
+    std::ifstream in(configsPath);
+    if (!in) {
+      std::fprintf(stderr, "cannot read --configs %s\n", configsPath.c_str());
+      return 2;
+    }
+    std::string line;
+    for (int lineNo = 1; std::getline(in, line); ++lineNo) {
+      if (line.empty() || line[0] == '#')
+        continue;
+      std::istringstream is(line);
+      TuneKey k;
+      GemmConfig c;
+      if (!(is >> k.N >> k.K >> k.G >> k.bucket >> c.tileM >> c.tileN >>
+            c.tileK >> c.stages >> c.warps >> c.splitK >> c.streamK)) {
+        std::fprintf(stderr, "%s:%d: expected 11 integers\n",
+                     configsPath.c_str(), lineNo);
+        return 2;
+      }
+      c.maxM = k.bucket;
+      if (auto why = codegen::whyInvalid(c, {k.N, k.K, k.G})) {
+        std::fprintf(stderr, "%s:%d: invalid configuration: %s\n",
+                     configsPath.c_str(), lineNo, why->c_str());
+        return 2;
+      }
+      given[k] = c;
+    }
+  }
+  const bool check = tune || !given.empty();
   std::map<TuneKey, std::vector<GemmConfig>> cands;
   for (const NamedShape &ns : shapes)
     for (int64_t G : groups) {
       GemmShape s{ns.N, ns.K, G};
       for (int64_t b : tuneBuckets) {
-        std::vector<GemmConfig> cs =
-            tune ? candidates(s, b, dev.sms)
-                 : std::vector<GemmConfig>{
-                       codegen::defaultConfig(s, b, "sm_90a")};
+        // The search's candidates, the given configuration, or the default.
+        std::vector<GemmConfig> cs;
+        auto it = given.find({ns.N, ns.K, G, b});
+        if (tune)
+          cs = candidates(s, b, dev.sms);
+        else if (it != given.end())
+          cs = {it->second};
+        else
+          cs = {codegen::defaultConfig(s, b, "sm_90a")};
         for (GemmConfig &c : cs) {
           c.maxM = b;
           want(c, s);
@@ -601,7 +644,7 @@ int main(int argc, char **argv) {
         DeviceAct da = uploadAct(a);
         DevBuf accD, y(size_t(M) * ns.N * 2);
         std::vector<uint16_t> yref, yk(size_t(M) * ns.N);
-        if (tune) {
+        if (check) {
           referenceAccGpu(ref, da, w0, M, ns.N, ns.K, accD);
           CU_CHECK(cuCtxSynchronize());
           std::vector<int32_t> acc(size_t(M) * ns.N);
@@ -623,7 +666,7 @@ int main(int argc, char **argv) {
           DevBuf ws(g.workspaceBytes);
           if (g.workspaceBytes)
             CU_CHECK(cuMemsetD8(ws.p, 0, g.workspaceBytes));
-          if (tune) {
+          if (check) {
             CU_CHECK(cuMemsetD8(y.p, 0xFF, y.bytes));
             if (launchGemm(k, c, s, da, w0, false, y, M,
                            g.workspaceBytes ? &ws : nullptr) != CUDA_SUCCESS)
@@ -654,6 +697,14 @@ int main(int argc, char **argv) {
             best.config = c;
             best.us = us;
           }
+        }
+        if (check && best.correct == 0) {
+          std::fprintf(stderr,
+                       "no correct configuration for N=%lld K=%lld G=%lld "
+                       "bucket %lld\n",
+                       (long long)ns.N, (long long)ns.K, (long long)G,
+                       (long long)b);
+          return 1;
         }
         tuned[{ns.N, ns.K, G, b}] = best;
       }

@@ -270,10 +270,13 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
     // 128-byte swizzled activation tiles (tile_k % 128 == 0) start on a
     // 1024-byte boundary: up to 1024 bytes of padding after the mbarriers.
     int64_t pad = c.tileK % 128 == 0 ? 1024 : 0;
+    // The epilogue stages the f16 output tile (rows padded by 8 halves)
+    // there too.
+    int64_t outputTile = c.tileM * (c.tileN + 8) * 2;
     g.sharedBytes = static_cast<uint32_t>(
         128 + pad +
-        std::max<int64_t>((c.stages + 2) * xTile + c.stages * wTile,
-                          partials));
+        std::max(
+            {(c.stages + 2) * xTile + c.stages * wTile, partials, outputTile}));
   } else {
     // Activation rows padded by 16 bytes against bank conflicts.
     g.sharedBytes = static_cast<uint32_t>(c.stages * c.tileM * (c.tileK + 16));

@@ -68,6 +68,11 @@ TEST(KernelCatalog, Sm90SharedBytes) {
   EXPECT_EQ(launchGeometry(split, {4096, 4096, 0}, 1).workspaceBytes, 0u);
   split.splitK = 16;
   EXPECT_TRUE(mentions(whyInvalid(split, {4096, 4096, 0}), "cluster"));
+  // The epilogue stages the f16 output tile (rows padded by 8 halves) in
+  // the drained rings: with 64-wide K tiles and 3 stages it is the largest.
+  GemmConfig wide = sm90(128, 16, 64, 3);
+  EXPECT_EQ(launchGeometry(wide, {4096, 4096, 0}, 1).sharedBytes,
+            128u + 128 * (256 + 8) * 2);
   GemmConfig big = sm90(128, 8, 128, 3);
   EXPECT_EQ(launchGeometry(big, {4096, 4096, 1024}, 1).sharedBytes,
             128u + 1024 + 5 * 128 * 128 + 3 * (128 * 64 + 2 * 128));

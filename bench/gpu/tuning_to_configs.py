@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""Writes a tuning table's sm_90a entries as bench_w4a8 --configs lines.
+
+  python3 bench/gpu/tuning_to_configs.py tuning/<gpu>.json > configs.txt
+  bash bench/gpu/run.sh --configs configs.txt --csv bench.csv
+
+so the benchmark times the committed configurations (each checked
+bit-exactly first) without searching again.
+"""
+import json
+import sys
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: tuning_to_configs.py TUNING.json")
+    with open(sys.argv[1]) as f:
+        table = json.load(f)
+    if table.get("format") != "qqq-tuning-v1":
+        sys.exit(f"{sys.argv[1]}: format is not qqq-tuning-v1")
+    print(f"# {table['gpu']}: n k group max_m tile_m tile_n tile_k stages "
+          "warps split_k stream_k")
+    for e in table["entries"]:
+        if e["arch"] != "sm_90a":
+            continue
+        print(" ".join(str(e[k]) for k in (
+            "n", "k", "group", "max_m", "tile_m", "tile_n", "tile_k",
+            "stages", "warps", "split_k")), e.get("stream_k", 0))
+
+
+if __name__ == "__main__":
+    main()
