@@ -400,6 +400,14 @@ Error Runtime::launchLinear(int layer, int64_t M, CUdeviceptr x,
     return createStringError(inconvertibleErrorCode(),
                              "layer %s is a %s, not a w4a8_linear",
                              l.entry.name.c_str(), l.entry.kind.c_str());
+  // The GEMMs move activation and output rows in 16-byte chunks; a
+  // misaligned pointer would fault on the GPU instead of failing here.
+  if (x % 16 != 0 || y % 16 != 0)
+    return createStringError(
+        inconvertibleErrorCode(),
+        "layer %s: x and y must be 16-byte aligned (x = 0x%llx, y = 0x%llx)",
+        l.entry.name.c_str(), static_cast<unsigned long long>(x),
+        static_cast<unsigned long long>(y));
   return launchLayer(l, M, {{"x", x}, {"s_tok", sTok}, {"y", y}}, stream);
 }
 

@@ -21,6 +21,8 @@
 //
 // GEMM kernels (both families), argument order:
 //   (const int8_t*  x,         // M x K int8 activations, row-major
+//                              // (x and y 16-byte aligned: rows move in
+//                              // 16-byte chunks)
 //    const float*   s_tok,     // M per-token scales
 //    const uint8_t* w_packed,  // N*K/2 bytes in the family's layout
 //                              //   (sm90_interleaved / sm80_interleaved,

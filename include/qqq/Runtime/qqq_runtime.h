@@ -58,7 +58,8 @@ int qqqFindLayer(const qqqRuntime *rt, const char *name);
 
 /* Y[M, N] (f16) = W4A8 linear of x (int8 [M, K]) with per-token scales
  * s_tok (f32 [M]); weights, scales and bias come from the bundle. The
- * kernel of the M bucket serving M is launched. */
+ * kernel of the M bucket serving M is launched. x and y must be 16-byte
+ * aligned (cuMemAlloc gives 256; rows of K, N are multiples of 64). */
 qqqStatus qqqLaunchLinear(qqqRuntime *rt, int layer, int64_t M, qqqDevicePtr x,
                           qqqDevicePtr s_tok, qqqDevicePtr y, void *stream);
 /* quantize_act / rms_norm_quantize layers: x (f16 [M, K]) -> q (int8

@@ -230,6 +230,15 @@ TEST_P(BundleGpu, LinearMatchesTheReferenceBitForBit) {
     for (int64_t i = M * c.N; i < maxM * c.N; ++i)
       ASSERT_EQ(y[i], 0x7E00) << "M = " << M << ": wrote beyond row M";
   }
+  // Misaligned x or y: refused before any launch, naming the layer.
+  EXPECT_EQ(qqqLaunchLinear(rt, index, 1, dx, ds, dy + 2, nullptr),
+            QQQ_ERROR_INVALID);
+  EXPECT_NE(std::string(qqqLastError()).find("16-byte aligned"),
+            std::string::npos);
+  EXPECT_NE(std::string(qqqLastError()).find("layers.0.test_proj"),
+            std::string::npos);
+  EXPECT_EQ(qqqLaunchLinear(rt, index, 1, dx + 8, ds, dy, nullptr),
+            QQQ_ERROR_INVALID);
   cu->cuMemFree(dx);
   cu->cuMemFree(ds);
   cu->cuMemFree(dy);
