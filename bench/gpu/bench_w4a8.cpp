@@ -467,7 +467,7 @@ int main(int argc, char **argv) {
                     expr, "sm_90a"});
     return reqs.size() - 1;
   };
-  std::vector<int64_t> tuneBuckets = {16, 32, 64, 128, 256, 512, 1024, 0};
+  std::vector<int64_t> tuneBuckets = codegen::mBuckets();
   if (onlyBucket >= 0) {
     if (std::find(tuneBuckets.begin(), tuneBuckets.end(), onlyBucket) ==
         tuneBuckets.end()) {
