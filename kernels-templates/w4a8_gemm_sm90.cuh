@@ -437,8 +437,8 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     for (int mb = 0; mb < MB; ++mb)
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
-        const int r = 8 * mb + 2 * (lane & 3) + i % 2;
-        const int col = warp * 16 + gid + 8 * (i / 2);
+        int col, r; // the fragment's weight row and token within the tile
+        frag_coord(warp * 16, 0, mb, i, col, r);
         const int m = m0 + r;
         tile[r * Y_STRIDE + col] =
             m < M ? epilogue(acc[mb][i], s_tok[m], rc.s_ch[i / 2],

@@ -165,7 +165,8 @@ std::optional<std::string> whyInvalid(const GemmConfig &c,
   // The kernel counts (tile, K tile) iterations in 32 bits, up to max_m
   // tokens: stream-K serves a bounded bucket (it pays where the tile count
   // is near the SM count, not for unbounded M).
-  if (c.streamK > 0 && c.tileN > 0 && c.tileK > 0 && c.tileM > 0) {
+  // (Tile sizes are positive here: checked above.)
+  if (c.streamK > 0) {
     int64_t iterations =
         s.N / c.tileN * (s.K / c.tileK) * ((c.maxM + c.tileM - 1) / c.tileM);
     if (c.maxM <= 0 || iterations > INT32_MAX) {
@@ -293,7 +294,8 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
 }
 
 const std::vector<int64_t> &mBuckets() {
-  static const std::vector<int64_t> buckets = {16, 32, 64, 128, 256, 512, 1024, 0};
+  static const std::vector<int64_t> buckets = {16,  32,  64,   128,
+                                               256, 512, 1024, 0};
   return buckets;
 }
 

@@ -307,29 +307,34 @@ Error Runtime::launchLayer(Layer &layer, int64_t M,
 
   uint64_t workspaceBytes =
       static_cast<uint64_t>(launchRule.workspaceBytes.evaluate(M));
-  Workspace &workspace = workspaces[stream];
-  if (workspaceBytes > workspace.bytes) {
-    // The kernels leave the workspace zero after each launch: it is zeroed
-    // once, here, when it is (re)allocated. The old one may still be in use
-    // by this stream's earlier launches.
-    std::string ctx = "for the GEMM workspace of " + layer.entry.name + " (" +
-                      std::to_string(workspaceBytes) + " bytes)";
-    if (workspace.ptr) {
-      if (Error e = check(cu.cuStreamSynchronize(stream), "cuStreamSynchronize",
-                          ctx))
+  // Only GEMMs with split-K or stream-K partials use the stream's workspace.
+  CUdeviceptr workspacePtr = 0;
+  if (workspaceBytes > 0) {
+    Workspace &workspace = workspaces[stream];
+    if (workspaceBytes > workspace.bytes) {
+      // The kernels leave the workspace zero after each launch: it is
+      // zeroed once, here, when it is (re)allocated. The old one may still
+      // be in use by this stream's earlier launches.
+      std::string ctx = "for the GEMM workspace of " + layer.entry.name + " (" +
+                        std::to_string(workspaceBytes) + " bytes)";
+      if (workspace.ptr) {
+        if (Error e = check(cu.cuStreamSynchronize(stream),
+                            "cuStreamSynchronize", ctx))
+          return e;
+        if (Error e = check(cu.cuMemFree(workspace.ptr), "cuMemFree", ctx))
+          return e;
+        workspace = Workspace();
+      }
+      if (Error e = check(cu.cuMemAlloc(&workspace.ptr, workspaceBytes),
+                          "cuMemAlloc", ctx))
         return e;
-      if (Error e = check(cu.cuMemFree(workspace.ptr), "cuMemFree", ctx))
+      workspace.bytes = workspaceBytes;
+      if (Error e = check(
+              cu.cuMemsetD8Async(workspace.ptr, 0, workspaceBytes, stream),
+              "cuMemsetD8Async", ctx))
         return e;
-      workspace = Workspace();
     }
-    if (Error e = check(cu.cuMemAlloc(&workspace.ptr, workspaceBytes),
-                        "cuMemAlloc", ctx))
-      return e;
-    workspace.bytes = workspaceBytes;
-    if (Error e =
-            check(cu.cuMemsetD8Async(workspace.ptr, 0, workspaceBytes, stream),
-                  "cuMemsetD8Async", ctx))
-      return e;
+    workspacePtr = workspace.ptr;
   }
 
   // Argument storage with stable addresses: cuLaunchKernelEx reads each
@@ -353,7 +358,7 @@ Error Runtime::launchLayer(Layer &layer, int64_t M,
       pointers[i] = t->second;
       args[i] = &pointers[i];
     } else if (arg == "workspace") {
-      pointers[i] = workspaceBytes ? workspace.ptr : 0;
+      pointers[i] = workspacePtr;
       args[i] = &pointers[i];
     } else if (arg == "s_grp" || arg == "bias") {
       args[i] = &pointers[i]; // optional operand absent: nullptr
