@@ -11,7 +11,10 @@
 // feeds wgmma's register A operand. The activation tile (K-major; with
 // 128-byte K rows the 128-byte swizzled layout, else the core-matrix layout)
 // goes through a STAGES + 2 ring with cp.async and is read by wgmma through a
-// shared-memory descriptor; both rings run STAGES tiles ahead. The K tiles
+// shared-memory descriptor; both rings run STAGES tiles ahead. Swizzled
+// activation tiles arrive by TMA (one tensor copy per 128-byte column block,
+// issued by one thread, completing on the slot's mbarrier; the tensor map
+// `x_map` is the host's); core-matrix ones by per-thread cp.async. The K tiles
 // split over SPLIT_K CTAs (unevenly where they must), which form a cluster
 // and sum their int32 partials through distributed shared memory (no
 // workspace); or (STREAM_K) a persistent grid shares the (tile, K tile)
@@ -121,6 +124,21 @@ __device__ __forceinline__ int ld_cluster_s32(u32 addr) {
                : "memory");
   return v;
 }
+// A CUtensorMap (128 bytes, 64-aligned), passed by value as a
+// __grid_constant__ kernel parameter; encoded by the host
+// (include/qqq/Runtime/ActivationMap.h).
+struct alignas(64) TmaMap {
+  unsigned long long opaque[16];
+};
+// TMA: box {x, y} of a 2D tensor map -> shared memory, completing on `bar`.
+__device__ __forceinline__ void tma_load_2d(u32 dst, const TmaMap *map, int x,
+                                            int y, u32 bar) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::"
+               "complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(dst),
+               "l"(reinterpret_cast<unsigned long long>(map)), "r"(x), "r"(y),
+               "r"(bar)
+               : "memory");
+}
 // Global -> shared bulk copy (bytes % 16 == 0, both addresses 16-aligned).
 __device__ __forceinline__ void bulk_copy(u32 dst, const void *src, u32 bytes,
                                           u32 bar) {
@@ -152,7 +170,8 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
                    const u8 *__restrict__ w, const float *__restrict__ s_ch,
                    const __half *__restrict__ s_grp,
                    const __half *__restrict__ bias, __half *__restrict__ y,
-                   int M, int *__restrict__ workspace) {
+                   int M, int *__restrict__ workspace,
+                   const __grid_constant__ TmaMap x_map) {
   constexpr int THREADS = WARPS * 32;
   constexpr int WGS = WARPS / 4;
   constexpr int MB = TILE_M / 8;
@@ -175,7 +194,7 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
   constexpr int GPT = GROUP > 0 ? (G < TILE_K ? TILE_K / G : 1) : 0;
   constexpr int S_WG = GPT * 128;
   constexpr int W_STAGE = WGS * (W_WG + S_WG);
-  constexpr int BAR_BYTES = 128;
+  constexpr int BAR_BYTES = 256;
   static_assert(WARPS % 4 == 0 && TILE_N == 16 * WARPS, "tile_n = 64 / wg");
   static_assert(TILE_M == 8 || TILE_M == 16 || TILE_M == 32 || TILE_M == 64 ||
                     TILE_M == 128 || TILE_M == 256,
@@ -187,7 +206,8 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
                                (TILE_K % G == 0 || G % TILE_K == 0)),
                 "group");
   static_assert(STAGES >= 3, "stages: one in flight, one in use, one ahead");
-  static_assert(STAGES * 8 <= 128, "mbarriers fit their reserved bytes");
+  static_assert((2 * STAGES + 2) * 8 <= BAR_BYTES,
+                "mbarriers fit their reserved bytes");
   static_assert(!STREAM_K || SPLIT_K == 1, "stream-K or cluster split-K");
 
   // Activation tiles whose K rows are 128-byte multiples use the 128-byte
@@ -196,9 +216,16 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
   // kernel 1.22-1.34x slower per channel at M = 256-1024 (7B qkv).
   constexpr bool SWIZZLE = TILE_K % 128 == 0;
   constexpr u32 X_ALIGN = SWIZZLE ? 1024 : 16;
+  // Swizzled tiles of 64 tokens and more come by TMA (128-byte swizzle, box
+  // 128 bytes x TILE_M tokens, rows past M zero-filled): one thread issues a
+  // tile's copies. With per-thread 16-byte cp.async, issuing the copies cost
+  // 1.20x (group 128) and 1.12x (per channel) at M = 1024 (7B qkv). Small
+  // tiles keep cp.async: TMA made M = 1 (tile_m 16) 1.08x slower.
+  constexpr bool X_TMA = SWIZZLE && TILE_M >= 64;
 
   extern __shared__ uint4 smem_raw[];
-  // Dynamic shared memory: STAGES mbarriers (128 bytes reserved), padding to
+  // Dynamic shared memory: STAGES weight-ring mbarriers, then X_STAGES
+  // activation-ring ones (256 bytes reserved), padding to
   // X_ALIGN, then the rings: X_STAGES activation tiles, STAGES weight (+
   // scale) tiles. Split-K partials reuse the rings after the main loop,
   // never the mbarriers.
@@ -227,7 +254,7 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
 
   if (tid == 0) {
 #pragma unroll
-    for (int s = 0; s < STAGES; ++s)
+    for (int s = 0; s < STAGES + (X_TMA ? X_STAGES : 0); ++s)
       mbar_init(bar_base + 8 * s);
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
@@ -277,6 +304,28 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
                                       ((col % 8) ^ (row % 8)) * 16
                                 : col * (TILE_M * 16) + row * 16;
         cp_async16(smem + stage * X_STAGE + off, src, p);
+      }
+    };
+    // The activation ring slot of K tile kt and its mbarrier (TMA).
+    auto x_slot = [&](int kt) { return (seq + kt) % X_STAGES; };
+    auto x_bar = [&](int kt) { return bar_base + 8 * (STAGES + x_slot(kt)); };
+    auto issue_x = [&](int kt) {
+      const u32 bar = x_bar(kt);
+      const u32 dst = smem_base + x_slot(kt) * X_STAGE;
+      const int k0 = k_of(kt);
+      mbar_expect_tx(bar, X_STAGE);
+#pragma unroll
+      for (int b = 0; b < TILE_K / 128; ++b)
+        tma_load_2d(dst + b * (TILE_M * 128), &x_map, k0 + 128 * b, m0, bar);
+    };
+    // K tile kt's activations into its slot: TMA (one thread) or cp.async
+    // (every thread, then a commit).
+    auto fetch_x = [&](int kt) {
+      if (X_TMA) {
+        if (tid == 0)
+          issue_x(kt);
+      } else {
+        load_x(x_slot(kt), kt);
       }
     };
     // One thread copies K tile kt of every warpgroup's weights (and scales)
@@ -351,8 +400,9 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
 #pragma unroll
     for (int s = 0; s < AHEAD; ++s) {
       if (s < KT)
-        load_x(s, s);
-      cp_async_commit();
+        fetch_x(s);
+      if (!X_TMA)
+        cp_async_commit();
     }
 
     // Two A-fragment buffers: wgmma reads tile kt's registers while tile
@@ -362,21 +412,26 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     u32 a0[K64][2][4], a1[K64][2][4];
     convert(a0, 0);
     auto step = [&](int kt, u32(&acur)[K64][2][4], u32(&anext)[K64][2][4]) {
-      cp_async_wait<AHEAD - 1>();
-      // cp.async wrote through the generic proxy; wgmma reads through the
-      // async proxy.
-      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+      if (!X_TMA) {
+        cp_async_wait<AHEAD - 1>();
+        // cp.async wrote through the generic proxy; wgmma reads through the
+        // async proxy.
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+      }
       // Every warpgroup has completed tile kt - 2's wgmma (its activation
       // slot can be refilled) and widened tile kt's weights (so can its
       // weight slot).
       __syncthreads();
       if (kt + AHEAD < KT)
-        load_x((kt + AHEAD) % X_STAGES, kt + AHEAD);
-      cp_async_commit();
+        fetch_x(kt + AHEAD);
+      if (!X_TMA)
+        cp_async_commit();
       if (kt + STAGES < KT && tid == 0)
         issue_w(kt + STAGES);
+      if (X_TMA) // tile kt's activations have landed
+        mbar_wait(x_bar(kt), ((seq + kt) / X_STAGES) & 1);
 
-      const u32 stage_addr = smem_base + (kt % X_STAGES) * X_STAGE;
+      const u32 stage_addr = smem_base + x_slot(kt) * X_STAGE;
       fence_acc<MB>(acc);
       asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
 #pragma unroll
@@ -407,7 +462,8 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     }
     asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
     fence_acc<MB>(acc);
-    cp_async_wait<0>();
+    if (!X_TMA)
+      cp_async_wait<0>();
   };
   // 16 q was multiplied per channel: the sum divides exactly by 16.
   auto unscale = [&](int (&acc)[MB][4]) {

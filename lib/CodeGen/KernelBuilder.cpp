@@ -5,10 +5,13 @@ using namespace llvm;
 
 namespace qqq::codegen {
 
-const std::vector<std::string> &gemmArgumentNames() {
-  static const std::vector<std::string> names = {
+const std::vector<std::string> &gemmArgumentNames(KernelFamily family) {
+  static const std::vector<std::string> sm80 = {
       "x", "s_tok", "w_packed", "s_ch", "s_grp", "bias", "y", "M", "workspace"};
-  return names;
+  static const std::vector<std::string> sm90 = {
+      "x",    "s_tok", "w_packed", "s_ch",      "s_grp",
+      "bias", "y",     "M",        "workspace", "x_map"};
+  return family == KernelFamily::W4A8GemmSm90 ? sm90 : sm80;
 }
 
 const std::vector<std::string> &activationArgumentNames(KernelFamily family) {
@@ -106,7 +109,8 @@ Expected<GeneratedKernel> generateGemmKernel(const GemmShape &shape,
   GeneratedKernel kernel;
   kernel.launch.family = familyName(family);
   kernel.launch.expression = instantiationExpression(config, shape);
-  kernel.launch.args = gemmArgumentNames();
+  kernel.launch.args = gemmArgumentNames(family);
+  kernel.launch.xMapRows = activationMapRows(config);
   if (Error e = describeLaunch(kernel.launch, [&](int64_t m) {
         return launchGeometry(config, shape, m);
       }))

@@ -254,7 +254,8 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
   g.block[0] = static_cast<uint32_t>(32 * c.warps);
   bool sm90 = c.arch == "sm_90a";
   if (sm90) {
-    // 128 bytes of mbarriers (one per weight stage), then stages + 2
+    // 256 bytes of mbarriers (one per weight stage and, with TMA, one per
+    // activation stage), then stages + 2
     // activation tiles (no padding; wgmma reads a tile until the step after
     // its own, and the ring runs `stages` ahead) and `stages` weight tiles:
     // each warpgroup's tile_k / 2 bytes per row and, per group, the 64 rows'
@@ -275,7 +276,7 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
     // there too.
     int64_t outputTile = c.tileM * (c.tileN + 8) * 2;
     g.sharedBytes = static_cast<uint32_t>(
-        128 + pad +
+        256 + pad +
         std::max(
             {(c.stages + 2) * xTile + c.stages * wTile, partials, outputTile}));
   } else {
@@ -291,6 +292,11 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
     g.workspaceBytes = static_cast<uint64_t>(
         (mTiles * c.tileM * s.N + nTiles * mTiles) * 4);
   return g;
+}
+
+int64_t activationMapRows(const GemmConfig &c) {
+  return c.arch == "sm_90a" && c.tileK % 128 == 0 && c.tileM >= 64 ? c.tileM
+                                                                   : 0;
 }
 
 const std::vector<int64_t> &mBuckets() {

@@ -57,19 +57,22 @@ json::Value toJSON(const BundleManifest &m) {
     json::Array args;
     for (const std::string &a : k.args)
       args.push_back(a);
-    kernels.push_back(json::Object{
+    json::Object kernel{
         {"name", k.name},
         {"ptx", k.ptxFile},
         {"entry", k.entry},
         {"family", k.family},
         {"expression", k.expression},
-        {"grid", json::Array{toJSON(k.grid[0]), toJSON(k.grid[1]),
-                             toJSON(k.grid[2])}},
+        {"grid",
+         json::Array{toJSON(k.grid[0]), toJSON(k.grid[1]), toJSON(k.grid[2])}},
         {"block", json::Array{k.block[0], k.block[1], k.block[2]}},
         {"shared_bytes", k.sharedBytes},
         {"workspace_bytes", toJSON(k.workspaceBytes)},
         {"args", std::move(args)},
-        {"programmatic_launch", k.programmaticLaunch}});
+        {"programmatic_launch", k.programmaticLaunch}};
+    if (k.xMapRows > 0)
+      kernel["x_map_rows"] = k.xMapRows;
+    kernels.push_back(std::move(kernel));
   }
   json::Array layers;
   for (const LayerEntry &l : m.layers) {
@@ -149,8 +152,13 @@ static bool fromJSON(const json::Value &v, KernelEntry &k, json::Path p) {
       !o.map("block", block) || !o.map("shared_bytes", k.sharedBytes) ||
       !o.mapOptional("workspace_bytes", k.workspaceBytes) ||
       !o.map("args", k.args) ||
-      !o.mapOptional("programmatic_launch", k.programmaticLaunch))
+      !o.mapOptional("programmatic_launch", k.programmaticLaunch) ||
+      !o.mapOptional("x_map_rows", k.xMapRows))
     return false;
+  if (k.xMapRows < 0 || k.xMapRows > 256) {
+    p.field("x_map_rows").report("must be in 0..256 (a TMA box dimension)");
+    return false;
+  }
   if (grid.size() != 3) {
     p.field("grid").report("expected 3 dimensions");
     return false;

@@ -1,6 +1,10 @@
 //===- CApi.cpp - C API of the qqq GPU runtime ----------------------------===//
-#include "qqq/Runtime/qqq_runtime.h"
+#include "qqq/Runtime/ActivationMap.h"
 #include "qqq/Runtime/Runtime.h"
+#include "qqq/Runtime/qqq_runtime.h"
+
+#include <cstdio>
+#include <cstring>
 
 #include <memory>
 #include <string>
@@ -146,3 +150,43 @@ qqqStatus qqqLaunchKernel(qqqRuntime *rt, qqqKernel *kernel,
 }
 
 } // extern "C"
+
+qqqStatus qqqEncodeActivationMap(qqqDevicePtr x, int64_t M, int64_t K,
+                                 int64_t rows, uint64_t map[16]) {
+  std::string error;
+  const CudaDriver *cu = CudaDriver::get(error);
+  if (!cu) {
+    lastError = error;
+    return QQQ_ERROR_NO_DEVICE;
+  }
+  if (M < 1 || K < 128 || K % 16 != 0 || rows < 1 || rows > 256 || x % 16) {
+    lastError = "activation map: need M >= 1, K >= 128 with K % 16 == 0, "
+                "rows in 1..256 and x 16-byte aligned (M = " +
+                std::to_string(M) + ", K = " + std::to_string(K) +
+                ", rows = " + std::to_string(rows) + ")";
+    return QQQ_ERROR_INVALID;
+  }
+  alignas(64) CUtensorMap encoded{};
+  CUresult r = encodeActivationMap(cu->cuTensorMapEncodeTiled, encoded,
+                                   static_cast<CUdeviceptr>(x), M, K, rows);
+  if (r != CUDA_SUCCESS) {
+    lastError = "cuTensorMapEncodeTiled for an activation map (M = " +
+                std::to_string(M) + ", K = " + std::to_string(K) +
+                ", rows = " + std::to_string(rows) + "): " + cu->describe(r);
+    return QQQ_ERROR_CUDA;
+  }
+  static_assert(sizeof(encoded) == 16 * sizeof(uint64_t), "CUtensorMap");
+  std::memcpy(map, &encoded, sizeof(encoded));
+  return QQQ_SUCCESS;
+}
+
+void _mlir_ciface_qqq_encode_activation_map(qqqMemRef2DI8 *x, int64_t rows,
+                                            qqqMemRef1DI64 *map) {
+  uint64_t *out = map->aligned + map->offset;
+  std::memset(out, 0, 16 * sizeof(uint64_t));
+  qqqStatus s = qqqEncodeActivationMap(
+      reinterpret_cast<qqqDevicePtr>(x->aligned + x->offset), x->sizes[0],
+      x->sizes[1], rows, out);
+  if (s != QQQ_SUCCESS)
+    std::fprintf(stderr, "qqq_encode_activation_map: %s\n", lastError.c_str());
+}

@@ -1,5 +1,6 @@
 //===- Runtime.cpp - the qqq GPU runtime (C++) ----------------------------===//
 #include "qqq/Runtime/Runtime.h"
+#include "qqq/Runtime/ActivationMap.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -343,6 +344,7 @@ Error Runtime::launchLayer(Layer &layer, int64_t M,
   std::vector<int32_t> ints(launchRule.args.size(), 0);
   std::vector<float> floats(launchRule.args.size(), 0.f);
   std::vector<void *> args(launchRule.args.size(), nullptr);
+  alignas(64) CUtensorMap xMap{};
   for (size_t i = 0; i < launchRule.args.size(); ++i) {
     const std::string &arg = launchRule.args[i];
     if (arg == "M") {
@@ -360,6 +362,16 @@ Error Runtime::launchLayer(Layer &layer, int64_t M,
     } else if (arg == "workspace") {
       pointers[i] = workspacePtr;
       args[i] = &pointers[i];
+    } else if (arg == "x_map" && io.count("x")) {
+      // The activations as a TMA tensor map (zeros when the kernel reads
+      // none).
+      if (launchRule.xMapRows > 0)
+        if (Error e = check(
+                encodeActivationMap(cu.cuTensorMapEncodeTiled, xMap, io.at("x"),
+                                    M, layer.entry.k, launchRule.xMapRows),
+                "cuTensorMapEncodeTiled", "for layer " + layer.entry.name))
+          return e;
+      args[i] = &xMap;
     } else if (arg == "s_grp" || arg == "bias") {
       args[i] = &pointers[i]; // optional operand absent: nullptr
     } else {

@@ -4,7 +4,7 @@
 // template's STREAM_K flag is set, the grid is 132 persistent CTAs whatever
 // M is, and the workspace holds one 64 x 128 tile of int32 partials plus a
 // flag per CTA: 132 * (64 * 128 + 1) * 4 bytes.
-// CHECK: gpu.binary @[[SK:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[SKE:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 64, 128, 128, 3, 8, 1, true>"{{.*}}grid = [132, 1, 1]{{.*}}workspace_bytes = 4325904 : i64}
+// CHECK: gpu.binary @[[SK:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[SKE:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 64, 128, 128, 3, 8, 1, true>"{{.*}}grid = [132, 1, 1]{{.*}}workspace_bytes = 4325904 : i64, x_map_rows = 64 : i64}
 
 // The stream-K bucket allocates that workspace zeroed (1081476 int32), hands
 // it to the kernel and frees it after the launch; the other buckets pass a
@@ -16,7 +16,7 @@
 // CHECK: gpu.memset  %[[WS]], %{{.*}} : memref<?xi32>, i32
 // CHECK: %[[GX:.*]] = arith.constant 132 : index
 // CHECK: %[[ONE:.*]] = arith.constant 1 : index
-// CHECK: gpu.launch_func  @[[SK]]::@[[SKE]] blocks in (%[[GX]], %[[ONE]], %{{.*}}) threads in {{.*}} args({{.*}}, %[[WS]] : memref<?xi32>)
+// CHECK: gpu.launch_func  @[[SK]]::@[[SKE]] blocks in (%[[GX]], %[[ONE]], %{{.*}}) threads in {{.*}} args({{.*}}, %[[WS]] : memref<?xi32>, %{{.*}} : vector<16xi64>)
 // CHECK: gpu.dealloc  %[[WS]]
 // CHECK: default {
 // CHECK-NOT: gpu.alloc

@@ -9,7 +9,7 @@
 // One gpu.binary per generated kernel, holding its PTX for sm_90a; the
 // properties record the template instance and its launch rules.
 // CHECK: module attributes {gpu.container_module}
-// CHECK: gpu.binary @[[PC16:qqq_w4a8_gemm_sm90_[0-9]+]] [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a">, properties = {args = ["x", "s_tok", "w_packed", "s_ch", "s_grp", "bias", "y", "M", "workspace"], block = array<i64: 128, 1, 1>, entry = "[[PC16E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 16, 64, 256, 4, 4, 2>", family = "w4a8_gemm_sm90", grid = [4, array<i64: 1, 16, 0>, 2], programmatic_launch = true, shared_bytes = 58496 : i64, workspace_bytes = 0 : i64}, assembly = "{{.*}}.target sm_90a{{.*}}.entry [[PC16E]]({{.*}}wgmma.mma_async{{.*}}">]
+// CHECK: gpu.binary @[[PC16:qqq_w4a8_gemm_sm90_[0-9]+]] [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a">, properties = {args = ["x", "s_tok", "w_packed", "s_ch", "s_grp", "bias", "y", "M", "workspace", "x_map"], block = array<i64: 128, 1, 1>, entry = "[[PC16E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 16, 64, 256, 4, 4, 2>", family = "w4a8_gemm_sm90", grid = [4, array<i64: 1, 16, 0>, 2], programmatic_launch = true, shared_bytes = 58624 : i64, workspace_bytes = 0 : i64}, assembly = "{{.*}}.target sm_90a{{.*}}.entry [[PC16E]]({{.*}}wgmma.mma_async{{.*}}">]
 // CHECK: gpu.binary @[[PC0:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PC0E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 128, 256, 128, 4, 16, 4>"{{.*}}.entry [[PC0E]](
 // CHECK: gpu.binary @[[PG16:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PG16E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<128, 256, 128, 16, 64, 256, 4, 4, 1>"
 // CHECK: gpu.binary @[[PG0:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PG0E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<128, 256, 128, 256, 128, 128, 4, 8, 2>"
@@ -37,17 +37,26 @@
 // CHECK-NEXT: case 0 {
 // CHECK-NOT: gpu.alloc
 // CHECK: %[[NULL:.*]] = llvm.mlir.zero : !llvm.ptr
+// 16-token tiles read no activation tensor map: its operand is zeros.
+// CHECK: %[[MAP:.*]] = arith.constant dense<0> : vector<16xi64>
 // CHECK: %[[GX:.*]] = arith.constant 4 : index
 // CHECK: %[[GY:.*]] = arith.ceildivui %[[M]], %{{.*}} : index
 // CHECK: %[[GZ:.*]] = arith.constant 2 : index
 // CHECK: %[[BX:.*]] = arith.constant 128 : index
-// CHECK: %[[SMEM:.*]] = arith.constant 58496 : i32
-// CHECK: gpu.launch_func  @[[PC16]]::@[[PC16E]] blocks in (%[[GX]], %[[GY]], %[[GZ]]) threads in (%[[BX]], %{{.*}}, %{{.*}})  dynamic_shared_memory_size %[[SMEM]] args(%[[XB]] : memref<?x512xi8>, %[[SB]] : memref<?xf32>, %[[WB]] : memref<256x256xi8>, %[[CB]] : memref<256xf32>, %[[NULL]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[Y]] : memref<?x256xf16>, %[[MI]] : i32, %[[NULL]] : !llvm.ptr)
+// CHECK: %[[SMEM:.*]] = arith.constant 58624 : i32
+// CHECK: gpu.launch_func  @[[PC16]]::@[[PC16E]] blocks in (%[[GX]], %[[GY]], %[[GZ]]) threads in (%[[BX]], %{{.*}}, %{{.*}})  dynamic_shared_memory_size %[[SMEM]] args(%[[XB]] : memref<?x512xi8>, %[[SB]] : memref<?xf32>, %[[WB]] : memref<256x256xi8>, %[[CB]] : memref<256xf32>, %[[NULL]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[Y]] : memref<?x256xf16>, %[[MI]] : i32, %[[NULL]] : !llvm.ptr, %[[MAP]] : vector<16xi64>)
 // CHECK-NOT: gpu.dealloc
 // CHECK: default {
+// 128-token tiles read x through a TMA tensor map (boxes of 128 bytes x 128
+// rows) that the runtime's C interface encodes; passed by value.
+// CHECK: %[[MAPBUF:.*]] = memref.alloca() {alignment = 64 : i64} : memref<16xi64>
+// CHECK: %[[XANY:.*]] = memref.cast %[[XB]] : memref<?x512xi8> to memref<?x?xi8>
+// CHECK: %[[ROWS:.*]] = arith.constant 128 : i64
+// CHECK: func.call @qqq_encode_activation_map(%[[XANY]], %[[ROWS]], %[[MAPBUF]])
+// CHECK: %[[MAP0:.*]] = vector.load %[[MAPBUF]][%{{.*}}] : memref<16xi64>, vector<16xi64>
 // CHECK: arith.constant 512 : index
-// CHECK: arith.constant 164992 : i32
-// CHECK: gpu.launch_func  @[[PC0]]::@[[PC0E]] blocks in
+// CHECK: arith.constant 165120 : i32
+// CHECK: gpu.launch_func  @[[PC0]]::@[[PC0E]] blocks in {{.*}}, %[[MAP0]] : vector<16xi64>)
 // CHECK: %[[R:.*]] = bufferization.to_tensor %[[Y]] restrict writable : memref<?x256xf16> to tensor<?x256xf16>
 // CHECK: return %[[R]]
 
@@ -56,7 +65,7 @@
 // CHECK: %[[GS:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<2x128xf16> to memref<2x128xf16>
 // Per group with K = 256 (one 256-wide K tile, no split); no bias and no
 // workspace are null pointers.
-// CHECK: gpu.launch_func  @[[PG16]]::@[[PG16E]] blocks in ({{.*}}) threads in ({{.*}}) dynamic_shared_memory_size %{{.*}} args({{.*}}, %[[GS]] : memref<2x128xf16>, %[[NULL2:.*]] : !llvm.ptr, %{{.*}} : memref<?x128xf16>, %{{.*}} : i32, %[[NULL2]] : !llvm.ptr)
+// CHECK: gpu.launch_func  @[[PG16]]::@[[PG16E]] blocks in ({{.*}}) threads in ({{.*}}) dynamic_shared_memory_size %{{.*}} args({{.*}}, %[[GS]] : memref<2x128xf16>, %[[NULL2:.*]] : !llvm.ptr, %{{.*}} : memref<?x128xf16>, %{{.*}} : i32, %[[NULL2]] : !llvm.ptr, %{{.*}} : vector<16xi64>)
 // CHECK: gpu.launch_func  @[[PG0]]::@[[PG0E]]
 
 // A [B, T, K] activation: leading dimensions collapsed to M and restored;
@@ -83,6 +92,8 @@
 // CHECK: %[[GH:.*]] = arith.truncf %{{.*}} : tensor<256xf32> to tensor<256xf16>
 // CHECK: bufferization.to_buffer %[[GH]]
 // CHECK: gpu.launch_func  @[[RN]]::@[[RNE]]
+// The map encoder, declared once (MLIR C interface).
+// CHECK: func.func private @qqq_encode_activation_map(memref<?x?xi8>, i64, memref<16xi64>) attributes {llvm.emit_c_interface}
 
 // ROUNDTRIP: gpu.launch_func  @qqq_w4a8_gemm_sm90_0::@_ZN3qqq14w4a8_gemm_sm90
 

@@ -3,6 +3,7 @@
 
 #include "qqq/Numerics/Half.h"
 #include "qqq/Numerics/KernelLayouts.h"
+#include "qqq/Runtime/ActivationMap.h"
 
 #include <nvrtc.h>
 
@@ -337,7 +338,16 @@ CUresult launchGemm(const Kernel &k, const codegen::GemmConfig &c,
   CUdeviceptr yp = y.p;
   int m = static_cast<int>(M);
   CUdeviceptr wsp = ws ? ws->p : 0;
-  void *args[] = {&x, &sTok, &wp, &sCh, &sGrp, &bias, &yp, &m, &wsp};
+  void *args[] = {&x, &sTok, &wp, &sCh, &sGrp, &bias, &yp, &m, &wsp, nullptr};
+  // sm_90a: the activation tensor map (zeros when the kernel uses cp.async).
+  alignas(64) CUtensorMap xMap{};
+  if (int64_t rows = codegen::activationMapRows(c)) {
+    CUresult r = runtime::encodeActivationMap(cuTensorMapEncodeTiled, xMap, x,
+                                              M, s.K, rows);
+    if (r != CUDA_SUCCESS)
+      return r;
+  }
+  args[9] = &xMap;
   return launchKernel(k.fn, g, args, stream, pdl);
 }
 

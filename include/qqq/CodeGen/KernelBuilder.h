@@ -27,9 +27,9 @@ struct GeneratedKernel {
   bool fromCache = false;
 };
 
-/// The argument names of the GEMM kernels, in launch order (the catalog's
-/// contract in KernelCatalog.h).
-const std::vector<std::string> &gemmArgumentNames();
+/// The argument names of a GEMM family's kernels, in launch order (the
+/// catalog's contract in KernelCatalog.h): sm90 adds "x_map".
+const std::vector<std::string> &gemmArgumentNames(KernelFamily family);
 /// Same for quantize_act / rms_norm_quantize.
 const std::vector<std::string> &activationArgumentNames(KernelFamily family);
 

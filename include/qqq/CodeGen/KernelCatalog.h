@@ -1,4 +1,5 @@
-//===- KernelCatalog.h - The W4A8 kernel templates and their configs -*- C++ -*-===//
+//===- KernelCatalog.h - The W4A8 kernel templates and their configs -*- C++
+//-*-===//
 //
 // The contract between the kernel templates (kernels-templates/*.cuh) and the
 // code generator / runtime / passes. Plain C++17: no CUDA, no MLIR types.
@@ -32,13 +33,18 @@
 //    const __half*  bias,      // N f16, or nullptr (no bias)
 //    __half*        y,         // M x N f16 output, row-major
 //    int            M,         // token count (any M >= 1, predicated)
-//    int32_t*       workspace) // sm_80 with split_k > 1 and sm_90a with
+//    int32_t*       workspace, // sm_80 with split_k > 1 and sm_90a with
 //                              // stream_k > 0: workspaceBytes
 //                              // (launchGeometry; 0 for sm_90a cluster
 //                              // split-K, reduced in shared memory)
 //                              // of int32, ZEROED ONCE at allocation; each
 //                              // launch leaves it zero again. nullptr if
 //                              // workspaceBytes == 0.
+//    CUtensorMap    x_map)     // sm_90a only, by value (__grid_constant__):
+//                              // x as a TMA tensor map
+//                              // (include/qqq/Runtime/ActivationMap.h) with
+//                              // box rows activationMapRows(config); zeros
+//                              // when that is 0 (the kernel ignores it).
 // Math (bit-exact with qqq::numerics::referenceW4A8Gemm):
 //   acc[m,n] = sum_k x[m,k] * w8[n,k]              int32 (split-K partials are
 //                                                  reduced in int32, exact)
@@ -172,6 +178,12 @@ std::string instantiationExpression(const GemmConfig &config,
 /// for config.maxM (or the largest M) once and zero it.
 LaunchGeometry launchGeometry(const GemmConfig &config, const GemmShape &shape,
                               int64_t M);
+
+/// The token rows of the activation tensor map's box (the kernel's tile_m)
+/// when the kernel reads its activation tiles by TMA (sm_90a, tile_k a
+/// multiple of 128 (128-byte swizzled tiles) and tile_m >= 64); 0 when it
+/// uses cp.async.
+int64_t activationMapRows(const GemmConfig &config);
 
 /// The M buckets of the tuning table and of kernel selection (max_m values);
 /// the last, 0, is unbounded.

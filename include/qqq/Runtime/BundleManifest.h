@@ -10,11 +10,13 @@
 //                    "family": "w4a8_gemm_sm90", "expression": "qqq::...<...>",
 //                    "grid": [G, G, G], "block": [x, y, z],
 //                    "shared_bytes": s, "workspace_bytes": G,
-//                    "args": ["x", "s_tok", ...] } ],
+//                    "args": ["x", "s_tok", ...],
+//                    "x_map_rows": r } ],   // optional, see KernelEntry
 //     "layers": [ { "name": "layers.0.q_proj", "kind": "w4a8_linear",
-//                   "n": N, "k": K, "group_size": G, "layout": "sm90_interleaved",
-//                   "tensors": { "weight": T, "channel_scale": T, ... },
-//                   "buckets": [ { "max_m": 16, "kernel": "k0" }, ...,
+//                   "n": N, "k": K, "group_size": G, "layout":
+//                   "sm90_interleaved", "tensors": { "weight": T,
+//                   "channel_scale": T, ... }, "buckets": [ { "max_m": 16,
+//                   "kernel": "k0" }, ...,
 //                                { "max_m": 0, "kernel": "k3" } ] } ] }
 //
 // Quantizer layers (quantize_act, rms_norm_quantize) list the w4a8_linear
@@ -72,6 +74,10 @@ struct KernelEntry {
   /// May be launched with programmatic stream serialization (the kernel
   /// waits for the previous grid itself: codegen::allowsProgrammaticLaunch).
   bool programmaticLaunch = false;
+  /// The box rows of the activation tensor map passed as argument "x_map"
+  /// (runtime::encodeActivationMap; codegen::activationMapRows), 1..256; 0:
+  /// the kernel reads no map (an "x_map" argument is then zeros).
+  int64_t xMapRows = 0;
 };
 
 struct TensorFile {

@@ -78,6 +78,27 @@ qqqStatus qqqLaunchKernel(qqqRuntime *rt, qqqKernel *kernel,
                           const uint32_t grid[3], const uint32_t block[3],
                           uint32_t shared_bytes, void **args, void *stream);
 
+/* The sm_90a GEMM's activation tensor map (its last argument, 128 bytes by
+ * value; include/qqq/Runtime/ActivationMap.h) for x = M x K int8 at `x`,
+ * box rows `rows`, into map[16] (64-byte aligned). */
+qqqStatus qqqEncodeActivationMap(qqqDevicePtr x, int64_t M, int64_t K,
+                                 int64_t rows, uint64_t map[16]);
+/* The same for IR lowered by qqq-lower-to-gpu (the MLIR C interface of
+ * `func.func private @qqq_encode_activation_map(memref<?x?xi8>, i64,
+ * memref<16xi64>) attributes {llvm.emit_c_interface}`): x's sizes give M
+ * and K. A failure is reported on stderr and leaves the map zero. */
+struct qqqMemRef2DI8 {
+  int8_t *allocated, *aligned;
+  int64_t offset, sizes[2], strides[2];
+};
+struct qqqMemRef1DI64 {
+  uint64_t *allocated, *aligned;
+  int64_t offset, sizes[1], strides[1];
+};
+void _mlir_ciface_qqq_encode_activation_map(struct qqqMemRef2DI8 *x,
+                                            int64_t rows,
+                                            struct qqqMemRef1DI64 *map);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,8 @@
 #include "qqq/Dialect/QQQ/IR/QQQAttrs.h"
 #include "qqq/Dialect/QQQ/IR/QQQOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -56,6 +58,7 @@ private:
   void emitLaunch(OpBuilder &b, Location loc, const PlacedKernel &kernel,
                   Value m, const std::map<std::string, Value> &args);
   Value rows(OpBuilder &b, Location loc, Value tensor);
+  Value activationMap(OpBuilder &b, Location loc, Value x, int64_t rows);
   Value column(OpBuilder &b, Location loc, Value tensor);
   Value unrows(OpBuilder &b, Location loc, Value rows2d, Value like,
                bool lastIsOne, Type elementType);
@@ -97,7 +100,7 @@ Lowering::place(Operation *op, llvm::Expected<codegen::GeneratedKernel> kernel,
     args.push_back(b.getStringAttr(a));
   // What the launch needs besides the PTX, for readers of the IR (the bundle
   // exporter, humans): grids as a*ceil(M/d)+c ([a, d, c]) or constants.
-  DictionaryAttr properties = b.getDictionaryAttr({
+  SmallVector<NamedAttribute> props = {
       b.getNamedAttr("expression", b.getStringAttr(l.expression)),
       b.getNamedAttr("family", b.getStringAttr(l.family)),
       b.getNamedAttr("entry", b.getStringAttr(l.entry)),
@@ -110,7 +113,11 @@ Lowering::place(Operation *op, llvm::Expected<codegen::GeneratedKernel> kernel,
       b.getNamedAttr("args", b.getArrayAttr(args)),
       b.getNamedAttr("programmatic_launch",
                      b.getBoolAttr(l.programmaticLaunch)),
-  });
+  };
+  if (l.xMapRows > 0)
+    props.push_back(
+        b.getNamedAttr("x_map_rows", b.getI64IntegerAttr(l.xMapRows)));
+  DictionaryAttr properties = b.getDictionaryAttr(props);
   auto object = gpu::ObjectAttr::get(ctx, target,
                                      gpu::CompilationTarget::Assembly,
                                      b.getStringAttr(kernel->ptx), properties,
@@ -171,6 +178,10 @@ void Lowering::emitLaunch(OpBuilder &b, Location loc, const PlacedKernel &k,
   Value null;
   SmallVector<Value> operands;
   for (const std::string &name : l.args) {
+    if (name == "x_map") {
+      operands.push_back(activationMap(b, loc, args.at("x"), l.xMapRows));
+      continue;
+    }
     auto it = args.find(name);
     if (it != args.end() && it->second) {
       operands.push_back(it->second);
@@ -194,6 +205,38 @@ void Lowering::emitLaunch(OpBuilder &b, Location loc, const PlacedKernel &k,
   if (workspace)
     gpu::DeallocOp::create(b, loc, /*asyncToken=*/Type(), ValueRange{},
                            workspace);
+}
+
+/// The sm_90a GEMM's `x_map` operand, 128 bytes by value: the TMA tensor
+/// map of x that the qqq runtime's C interface qqq_encode_activation_map
+/// writes on the host (include/qqq/Runtime/qqq_runtime.h), or zeros for a
+/// kernel that reads no map (rows == 0).
+Value Lowering::activationMap(OpBuilder &b, Location loc, Value x,
+                              int64_t rows) {
+  auto i64 = b.getI64Type();
+  auto mapType = VectorType::get({16}, i64);
+  if (rows == 0)
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(mapType, b.getI64IntegerAttr(0)));
+  auto bufType = MemRefType::get({16}, i64);
+  auto xType = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic},
+                               b.getI8Type());
+  StringRef callee = "qqq_encode_activation_map";
+  if (!module.lookupSymbol(callee)) {
+    OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+    auto decl = func::FuncOp::create(
+        mb, loc, callee, b.getFunctionType({xType, i64, bufType}, {}));
+    decl.setPrivate();
+    decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  }
+  Value buf = memref::AllocaOp::create(b, loc, bufType, ValueRange{},
+                                       b.getI64IntegerAttr(64));
+  Value xAny = memref::CastOp::create(b, loc, xType, x);
+  Value rowsValue = arith::ConstantIntOp::create(b, loc, rows, 64);
+  func::CallOp::create(b, loc, callee, TypeRange{},
+                       ValueRange{xAny, rowsValue, buf});
+  return vector::LoadOp::create(b, loc, mapType, buf,
+                                ValueRange{constIndex(b, loc, 0)});
 }
 
 /// [d0, ..., dn-2, L] -> [M, L] with M = d0 * ... * dn-2.

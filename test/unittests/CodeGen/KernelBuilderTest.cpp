@@ -65,9 +65,11 @@ TEST(KernelBuilder, InvalidConfigurationIsAnErrorNamingTheReason) {
 }
 
 TEST(KernelBuilder, ArgumentNamesFollowTheCatalog) {
-  EXPECT_EQ(gemmArgumentNames().size(), 9u);
-  EXPECT_EQ(gemmArgumentNames().front(), "x");
-  EXPECT_EQ(gemmArgumentNames().back(), "workspace");
+  EXPECT_EQ(gemmArgumentNames(KernelFamily::W4A8GemmSm80).size(), 9u);
+  EXPECT_EQ(gemmArgumentNames(KernelFamily::W4A8GemmSm80).front(), "x");
+  EXPECT_EQ(gemmArgumentNames(KernelFamily::W4A8GemmSm80).back(), "workspace");
+  EXPECT_EQ(gemmArgumentNames(KernelFamily::W4A8GemmSm90).size(), 10u);
+  EXPECT_EQ(gemmArgumentNames(KernelFamily::W4A8GemmSm90).back(), "x_map");
   EXPECT_EQ(activationArgumentNames(KernelFamily::RmsNormQuantize)[2], "epsilon");
 }
 

@@ -50,21 +50,22 @@ TEST(KernelCatalog, RegisterFileBoundsTileMTimesWarps) {
 // tile_k, and per stage weights tile_n * tile_k / 2 plus, per group, 128
 // bytes of scales per warpgroup and group in the tile.
 TEST(KernelCatalog, Sm90SharedBytes) {
+  // 256 bytes of mbarriers: weight and (TMA) activation stages.
   GemmConfig c = sm90(16, 4, 512, 4);
   EXPECT_EQ(launchGeometry(c, {4096, 4096, 0}, 1).sharedBytes,
-            128u + 1024 + 6 * 16 * 512 + 4 * 64 * 256);
+            256u + 1024 + 6 * 16 * 512 + 4 * 64 * 256);
   EXPECT_EQ(launchGeometry(c, {4096, 4096, 128}, 1).sharedBytes,
-            128u + 1024 + 6 * 16 * 512 + 4 * (64 * 256 + 4 * 128));
+            256u + 1024 + 6 * 16 * 512 + 4 * (64 * 256 + 4 * 128));
   // 64-wide K tiles keep the core-matrix layout: no alignment padding.
   GemmConfig narrow = sm90(16, 4, 64, 4);
   EXPECT_EQ(launchGeometry(narrow, {4096, 4096, 0}, 1).sharedBytes,
-            128u + 6 * 16 * 64 + 4 * 64 * 32);
+            256u + 6 * 16 * 64 + 4 * 64 * 32);
   // Split-K partials (one int32 per output) reuse the ring for the cluster
   // reduction: the larger of the two.
   GemmConfig split = sm90(128, 8, 64, 3);
   split.splitK = 2;
   EXPECT_EQ(launchGeometry(split, {4096, 4096, 0}, 1).sharedBytes,
-            128u + 128 * 128 * 4);
+            256u + 128 * 128 * 4);
   EXPECT_EQ(launchGeometry(split, {4096, 4096, 0}, 1).workspaceBytes, 0u);
   split.splitK = 16;
   EXPECT_TRUE(mentions(whyInvalid(split, {4096, 4096, 0}), "cluster"));
@@ -72,10 +73,23 @@ TEST(KernelCatalog, Sm90SharedBytes) {
   // the drained rings: with 64-wide K tiles and 3 stages it is the largest.
   GemmConfig wide = sm90(128, 16, 64, 3);
   EXPECT_EQ(launchGeometry(wide, {4096, 4096, 0}, 1).sharedBytes,
-            128u + 128 * (256 + 8) * 2);
+            256u + 128 * (256 + 8) * 2);
   GemmConfig big = sm90(128, 8, 128, 3);
   EXPECT_EQ(launchGeometry(big, {4096, 4096, 1024}, 1).sharedBytes,
-            128u + 1024 + 5 * 128 * 128 + 3 * (128 * 64 + 2 * 128));
+            256u + 1024 + 5 * 128 * 128 + 3 * (128 * 64 + 2 * 128));
+}
+
+// TMA reads the 128-byte swizzled activation tiles (tile_k % 128 == 0) of
+// 64 tokens and more in boxes of tile_m rows; smaller tiles, the
+// core-matrix ones (tile_k 64) and sm80 use none.
+TEST(KernelCatalog, ActivationMapRowsFollowTheSwizzledTiles) {
+  EXPECT_EQ(activationMapRows(sm90(64, 8, 256, 4)), 64);
+  EXPECT_EQ(activationMapRows(sm90(256, 8, 128, 4)), 256);
+  EXPECT_EQ(activationMapRows(sm90(32, 4, 512, 4)), 0);
+  EXPECT_EQ(activationMapRows(sm90(128, 8, 64, 4)), 0);
+  GemmConfig c = defaultConfig({4096, 4096, 0}, 64, "sm_80");
+  EXPECT_EQ(c.tileK % 128, 0);
+  EXPECT_EQ(activationMapRows(c), 0);
 }
 
 // sm90 splits K tiles unevenly (LLaMA-2-7B down: K = 11008 = 43 tiles of

@@ -32,6 +32,8 @@ BundleManifest sample() {
   k.name = "k1";
   k.ptxFile = "kernels/k1.ptx";
   k.programmaticLaunch = true;
+  k.args.push_back("x_map");
+  k.xMapRows = 128;
   m.kernels.push_back(k);
   LayerEntry l;
   l.name = "layers.0.q_proj";
@@ -73,6 +75,9 @@ TEST(BundleManifest, RoundTrips) {
   EXPECT_EQ(back->kernels[0].workspaceBytes.evaluate(1), 4160);
   EXPECT_FALSE(back->kernels[0].programmaticLaunch);
   EXPECT_TRUE(back->kernels[1].programmaticLaunch);
+  EXPECT_EQ(back->kernels[0].xMapRows, 0);
+  EXPECT_EQ(back->kernels[1].xMapRows, 128);
+  EXPECT_EQ(back->kernels[1].args.back(), "x_map");
   const LayerEntry *l = back->findLayer("layers.0.q_proj");
   ASSERT_NE(l, nullptr);
   EXPECT_EQ(l->bucketFor(1)->kernel, "k0");
@@ -130,6 +135,10 @@ TEST(BundleManifest, RejectsInconsistentManifests) {
   std::string badBlock = text;
   replace(badBlock, "\"block\": [\n        128,", "\"block\": [\n        0,");
   expectRejected(badBlock, "positive");
+  // A TMA box has at most 256 rows.
+  std::string badMapRows = text;
+  replace(badMapRows, "\"x_map_rows\": 128", "\"x_map_rows\": 512");
+  expectRejected(badMapRows, "x_map_rows");
 }
 
 struct TempDir {
