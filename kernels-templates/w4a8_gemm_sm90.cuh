@@ -12,9 +12,10 @@
 // 128-byte K rows the 128-byte swizzled layout, else the core-matrix layout)
 // goes through a STAGES + 2 ring with cp.async and is read by wgmma through a
 // shared-memory descriptor; both rings run STAGES tiles ahead. Swizzled
-// activation tiles arrive by TMA (one tensor copy per 128-byte column block,
-// issued by one thread, completing on the slot's mbarrier; the tensor map
-// `x_map` is the host's); core-matrix ones by per-thread cp.async. The K tiles
+// activation tiles of 64 tokens and more arrive by TMA (one tensor copy per
+// 128-byte column block, issued by one thread, completing on the slot's
+// mbarrier; the tensor map `x_map` is the host's); the others by per-thread
+// cp.async. The K tiles
 // split over SPLIT_K CTAs (unevenly where they must), which form a cluster
 // and sum their int32 partials through distributed shared memory (no
 // workspace); or (STREAM_K) a persistent grid shares the (tile, K tile)
