@@ -153,18 +153,19 @@ qqqStatus qqqLaunchKernel(qqqRuntime *rt, qqqKernel *kernel,
 
 qqqStatus qqqEncodeActivationMap(qqqDevicePtr x, int64_t M, int64_t K,
                                  int64_t rows, uint64_t map[16]) {
+  if (!map || M < 1 || K < 128 || K % 16 != 0 || rows < 1 || rows > 256 ||
+      x % 16) {
+    lastError = "activation map: need a map, M >= 1, K >= 128 with K % 16 "
+                "== 0, rows in 1..256 and x 16-byte aligned (M = " +
+                std::to_string(M) + ", K = " + std::to_string(K) +
+                ", rows = " + std::to_string(rows) + ")";
+    return QQQ_ERROR_INVALID;
+  }
   std::string error;
   const CudaDriver *cu = CudaDriver::get(error);
   if (!cu) {
     lastError = error;
     return QQQ_ERROR_NO_DEVICE;
-  }
-  if (M < 1 || K < 128 || K % 16 != 0 || rows < 1 || rows > 256 || x % 16) {
-    lastError = "activation map: need M >= 1, K >= 128 with K % 16 == 0, "
-                "rows in 1..256 and x 16-byte aligned (M = " +
-                std::to_string(M) + ", K = " + std::to_string(K) +
-                ", rows = " + std::to_string(rows) + ")";
-    return QQQ_ERROR_INVALID;
   }
   alignas(64) CUtensorMap encoded{};
   CUresult r = encodeActivationMap(cu->cuTensorMapEncodeTiled, encoded,

@@ -36,4 +36,23 @@ TEST(RuntimeWithoutDriver, NullArgumentsAreInvalid) {
   EXPECT_EQ(qqqFindLayer(nullptr, "x"), -1);
 }
 
+TEST(RuntimeWithoutDriver, ActivationMapChecksItsArgumentsFirst) {
+  ASSERT_EQ(setenv("QQQ_LIBCUDA", "/nonexistent/libcuda.so.1", 1), 0);
+  uint64_t map[16] = {};
+  // Bad arguments are refused before the driver is needed.
+  EXPECT_EQ(qqqEncodeActivationMap(256, 0, 4096, 128, map), QQQ_ERROR_INVALID);
+  EXPECT_NE(std::string(qqqLastError()).find("M = 0"), std::string::npos);
+  EXPECT_EQ(qqqEncodeActivationMap(256, 1, 64, 128, map), QQQ_ERROR_INVALID);
+  EXPECT_EQ(qqqEncodeActivationMap(256, 1, 4096, 512, map), QQQ_ERROR_INVALID);
+  EXPECT_EQ(qqqEncodeActivationMap(256 + 8, 1, 4096, 128, map),
+            QQQ_ERROR_INVALID);
+  EXPECT_EQ(qqqEncodeActivationMap(256, 1, 4096, 128, nullptr),
+            QQQ_ERROR_INVALID);
+  // Good ones need the driver.
+  EXPECT_EQ(qqqEncodeActivationMap(256, 1, 4096, 128, map),
+            QQQ_ERROR_NO_DEVICE);
+  EXPECT_NE(std::string(qqqLastError()).find("no CUDA driver"),
+            std::string::npos);
+}
+
 } // namespace
