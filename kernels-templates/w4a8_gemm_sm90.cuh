@@ -10,11 +10,11 @@
 // channel: the high-nibble trick, 16 q; per group: rne(q s_grp) in f16x2) and
 // feeds wgmma's register A operand. The activation tile (K-major; with
 // 128-byte K rows the 128-byte swizzled layout, else the core-matrix layout)
-// goes through a STAGES + 2 ring with cp.async and is read by wgmma through a
+// goes through a STAGES + 2 ring and is read by wgmma through a
 // shared-memory descriptor; both rings run STAGES tiles ahead. Swizzled
 // activation tiles of 64 tokens and more arrive by TMA (one tensor copy per
 // 128-byte column block, issued by one thread, completing on the slot's
-// mbarrier; the tensor map `x_map` is the host's); the others by per-thread
+// mbarrier; the tensor map `x_map` is the host's), the others by per-thread
 // cp.async. The K tiles
 // split over SPLIT_K CTAs (unevenly where they must), which form a cluster
 // and sum their int32 partials through distributed shared memory (no
@@ -283,7 +283,11 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
       int t = kt + k_rot;
       return k_begin + (t >= KT ? t - KT : t) * TILE_K;
     };
-    auto load_x = [&](int stage, int kt) {
+    // The activation ring slot of K tile kt (`seq` carries the ring across
+    // a stream-K CTA's pieces) and, with TMA, its mbarrier.
+    auto x_slot = [&](int kt) { return (seq + kt) % X_STAGES; };
+    auto x_bar = [&](int kt) { return bar_base + 8 * (STAGES + x_slot(kt)); };
+    auto load_x = [&](int kt) {
       const int k0 = k_of(kt);
 #pragma unroll
       for (int i = 0; i * THREADS < CHUNKS; ++i) {
@@ -304,12 +308,9 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
         const int off = SWIZZLE ? (col / 8) * (TILE_M * 128) + row * 128 +
                                       ((col % 8) ^ (row % 8)) * 16
                                 : col * (TILE_M * 16) + row * 16;
-        cp_async16(smem + stage * X_STAGE + off, src, p);
+        cp_async16(smem + x_slot(kt) * X_STAGE + off, src, p);
       }
     };
-    // The activation ring slot of K tile kt and its mbarrier (TMA).
-    auto x_slot = [&](int kt) { return (seq + kt) % X_STAGES; };
-    auto x_bar = [&](int kt) { return bar_base + 8 * (STAGES + x_slot(kt)); };
     auto issue_x = [&](int kt) {
       const u32 bar = x_bar(kt);
       const u32 dst = smem_base + x_slot(kt) * X_STAGE;
@@ -320,13 +321,14 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
         tma_load_2d(dst + b * (TILE_M * 128), &x_map, k0 + 128 * b, m0, bar);
     };
     // K tile kt's activations into its slot: TMA (one thread) or cp.async
-    // (every thread, then a commit).
+    // (every thread; the caller commits the group, also where it is empty,
+    // so that cp_async_wait counts K tiles).
     auto fetch_x = [&](int kt) {
       if (X_TMA) {
         if (tid == 0)
           issue_x(kt);
       } else {
-        load_x(x_slot(kt), kt);
+        load_x(kt);
       }
     };
     // One thread copies K tile kt of every warpgroup's weights (and scales)

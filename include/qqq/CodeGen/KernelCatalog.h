@@ -1,5 +1,4 @@
-//===- KernelCatalog.h - The W4A8 kernel templates and their configs -*- C++
-//-*-===//
+//===- KernelCatalog.h - The W4A8 kernel templates and their configs -*- C++ -*-===//
 //
 // The contract between the kernel templates (kernels-templates/*.cuh) and the
 // code generator / runtime / passes. Plain C++17: no CUDA, no MLIR types.

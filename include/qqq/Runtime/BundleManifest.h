@@ -13,10 +13,9 @@
 //                    "args": ["x", "s_tok", ...],
 //                    "x_map_rows": r } ],   // optional, see KernelEntry
 //     "layers": [ { "name": "layers.0.q_proj", "kind": "w4a8_linear",
-//                   "n": N, "k": K, "group_size": G, "layout":
-//                   "sm90_interleaved", "tensors": { "weight": T,
-//                   "channel_scale": T, ... }, "buckets": [ { "max_m": 16,
-//                   "kernel": "k0" }, ...,
+//                   "n": N, "k": K, "group_size": G, "layout": "sm90_interleaved",
+//                   "tensors": { "weight": T, "channel_scale": T, ... },
+//                   "buckets": [ { "max_m": 16, "kernel": "k0" }, ...,
 //                                { "max_m": 0, "kernel": "k3" } ] } ] }
 //
 // Quantizer layers (quantize_act, rms_norm_quantize) list the w4a8_linear
