@@ -81,8 +81,13 @@ __device__ __forceinline__ u32 group_scale_pair(u32 w, u32 s2) {
   constexpr u32 MASK = POS == 0 ? 0x000F000Fu : 0x00F000F0u;
   constexpr u32 MAGIC = POS == 0 ? 0x64086408u : 0x54805480u;
   constexpr u32 MINUS = POS == 0 ? 0xE408E408u : 0xD480D480u; // -1032 / -72
-  u32 h = (w & MASK) ^ MAGIC;
-  u32 t, r;
+  // One lop3 for (w & MASK) ^ MAGIC: written in C++, ptxas emitted an AND
+  // and an XOR (a LOP3 takes one immediate), 19 instead of 15 instructions
+  // per packed word.
+  u32 h, t, r;
+  asm("lop3.b32 %0, %1, %2, %3, 0x6a;\n"
+      : "=r"(h)
+      : "r"(w), "n"(MASK), "n"(MAGIC));
   asm("add.rn.f16x2 %0, %1, %2;\n" : "=r"(t) : "r"(h), "r"(MINUS));
   asm("fma.rn.f16x2 %0, %1, %2, %3;\n"
       : "=r"(r)

@@ -340,9 +340,13 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket,
           // more weight rows per CTA cut that traffic (with split-K to keep
           // the SMs busy). Large M: two or four warpgroups, shorter K tiles.
           // (split_k need not divide the K tiles: sm90 splits unevenly.)
+          // Per group at M <= 16 also two or four warpgroups: the widening
+          // (~15 instructions per 8 weights) is the critical path there, and
+          // more warps per SM hide its latency.
           bool oneWg = wp == 4 && tk != 128;
           bool manyWg = wp != 4 && tk != 512 && st == 4;
-          if (m <= 64 ? !(oneWg || (m >= 32 && manyWg)) : !manyWg)
+          bool smallManyWg = m >= 32 || s.groupSize > 0;
+          if (m <= 64 ? !(oneWg || (smallManyWg && manyWg)) : !manyWg)
             continue;
           GemmConfig c = def;
           c.tileM = tm;
@@ -354,8 +358,9 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket,
           if (codegen::whyInvalid(c, s))
             continue;
           int64_t ctas = s.N / c.tileN * ((m + tm - 1) / tm);
-          // Split-K only towards 1..4 waves of CTAs.
-          if (sk > 1 && (ctas * sk > 4 * 132 || ctas >= 132))
+          // Split-K only towards 1..4 waves of CTAs; at M <= 64 also from
+          // one wave up (more CTAs per SM hide the pipeline's latency).
+          if (sk > 1 && (ctas * sk > 4 * 132 || (ctas >= 132 && m > 64)))
             continue;
           // Stream-K (one persistent CTA per SM) where whole tiles would
           // leave more than a tenth of the last wave's SMs idle: it spreads
