@@ -1,0 +1,338 @@
+// wgmma_overlap.cu - how much CUDA-core work hides under wgmma s8 on one
+// SM (docs/kernels.md, "wgmma with register A and CUDA-core work").
+//
+// One CTA per SM (or two) runs a loop shaped like the GEMM's K step on data
+// that stays in shared memory (no global traffic): wgmma m64nNk32 s8 batches
+// of 4 (one 128-wide K tile), commit, wait_group 1, then the next tile's
+// work. Variants:
+//   rs           A in registers (fixed), nothing else
+//   ss           A from shared memory, nothing else
+//   rs_ch        the per-channel widening of the next tile's weights (LDS +
+//                shifts/masks) and a CTA barrier per step: the GEMM's step
+//   rs_grp       the same with the per-group widening (f16x2, qqq_common.cuh)
+//   rs_ch_alu    rs_ch plus 64 dependent LOP3 per thread per step
+//   ss_ch_alu    the same CUDA-core work, A from shared memory (the widened
+//                registers are not the MMA's operand)
+//   ss_stsm_ch   SS with the widened tile staged through stmatrix into a
+//                128-byte-swizzled A tile (fence.proxy.async per step)
+//   ss_stsm_grp  the same, per group
+// Prints MACs per clock per SM (of 4096, the int8 dense peak) and cycles per
+// K step; the stmatrix variants' checksums must equal their RS twins'.
+// Build and run on the GPU machine: bash bench/gpu/run_wgmma_overlap.sh
+#include "w4a8_gemm_sm90.cuh"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+namespace qqq {
+template <int NT> struct WgmmaS8SS; // D += A (smem) * B (smem)
+template <> struct WgmmaS8SS<16> {
+  __device__ __forceinline__ static void mma(int (&d)[2][4],
+                                             unsigned long long a,
+                                             unsigned long long b) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %10, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n16k32.s32.s8.s8 "
+                 "{%0, %1, %2, %3, %4, %5, %6, %7}, %8, %9, p;\n}\n"
+                 : "+r"(d[0][0]), "+r"(d[0][1]), "+r"(d[0][2]), "+r"(d[0][3]), "+r"(d[1][0]), "+r"(d[1][1]), "+r"(d[1][2]), "+r"(d[1][3])
+                 : "l"(a), "l"(b), "n"(1)
+                 : "memory");
+  }
+};
+template <> struct WgmmaS8SS<32> {
+  __device__ __forceinline__ static void mma(int (&d)[4][4],
+                                             unsigned long long a,
+                                             unsigned long long b) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n32k32.s32.s8.s8 "
+                 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, %16, %17, p;\n}\n"
+                 : "+r"(d[0][0]), "+r"(d[0][1]), "+r"(d[0][2]), "+r"(d[0][3]), "+r"(d[1][0]), "+r"(d[1][1]), "+r"(d[1][2]), "+r"(d[1][3]), "+r"(d[2][0]), "+r"(d[2][1]), "+r"(d[2][2]), "+r"(d[2][3]), "+r"(d[3][0]), "+r"(d[3][1]), "+r"(d[3][2]), "+r"(d[3][3])
+                 : "l"(a), "l"(b), "n"(1)
+                 : "memory");
+  }
+};
+template <> struct WgmmaS8SS<64> {
+  __device__ __forceinline__ static void mma(int (&d)[8][4],
+                                             unsigned long long a,
+                                             unsigned long long b) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k32.s32.s8.s8 "
+                 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p;\n}\n"
+                 : "+r"(d[0][0]), "+r"(d[0][1]), "+r"(d[0][2]), "+r"(d[0][3]), "+r"(d[1][0]), "+r"(d[1][1]), "+r"(d[1][2]), "+r"(d[1][3]), "+r"(d[2][0]), "+r"(d[2][1]), "+r"(d[2][2]), "+r"(d[2][3]), "+r"(d[3][0]), "+r"(d[3][1]), "+r"(d[3][2]), "+r"(d[3][3]), "+r"(d[4][0]), "+r"(d[4][1]), "+r"(d[4][2]), "+r"(d[4][3]), "+r"(d[5][0]), "+r"(d[5][1]), "+r"(d[5][2]), "+r"(d[5][3]), "+r"(d[6][0]), "+r"(d[6][1]), "+r"(d[6][2]), "+r"(d[6][3]), "+r"(d[7][0]), "+r"(d[7][1]), "+r"(d[7][2]), "+r"(d[7][3])
+                 : "l"(a), "l"(b), "n"(1)
+                 : "memory");
+  }
+};
+template <> struct WgmmaS8SS<128> {
+  __device__ __forceinline__ static void mma(int (&d)[16][4],
+                                             unsigned long long a,
+                                             unsigned long long b) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 "
+                 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p;\n}\n"
+                 : "+r"(d[0][0]), "+r"(d[0][1]), "+r"(d[0][2]), "+r"(d[0][3]), "+r"(d[1][0]), "+r"(d[1][1]), "+r"(d[1][2]), "+r"(d[1][3]), "+r"(d[2][0]), "+r"(d[2][1]), "+r"(d[2][2]), "+r"(d[2][3]), "+r"(d[3][0]), "+r"(d[3][1]), "+r"(d[3][2]), "+r"(d[3][3]), "+r"(d[4][0]), "+r"(d[4][1]), "+r"(d[4][2]), "+r"(d[4][3]), "+r"(d[5][0]), "+r"(d[5][1]), "+r"(d[5][2]), "+r"(d[5][3]), "+r"(d[6][0]), "+r"(d[6][1]), "+r"(d[6][2]), "+r"(d[6][3]), "+r"(d[7][0]), "+r"(d[7][1]), "+r"(d[7][2]), "+r"(d[7][3]), "+r"(d[8][0]), "+r"(d[8][1]), "+r"(d[8][2]), "+r"(d[8][3]), "+r"(d[9][0]), "+r"(d[9][1]), "+r"(d[9][2]), "+r"(d[9][3]), "+r"(d[10][0]), "+r"(d[10][1]), "+r"(d[10][2]), "+r"(d[10][3]), "+r"(d[11][0]), "+r"(d[11][1]), "+r"(d[11][2]), "+r"(d[11][3]), "+r"(d[12][0]), "+r"(d[12][1]), "+r"(d[12][2]), "+r"(d[12][3]), "+r"(d[13][0]), "+r"(d[13][1]), "+r"(d[13][2]), "+r"(d[13][3]), "+r"(d[14][0]), "+r"(d[14][1]), "+r"(d[14][2]), "+r"(d[14][3]), "+r"(d[15][0]), "+r"(d[15][1]), "+r"(d[15][2]), "+r"(d[15][3])
+                 : "l"(a), "l"(b), "n"(1)
+                 : "memory");
+  }
+};
+template <> struct WgmmaS8SS<256> {
+  __device__ __forceinline__ static void mma(int (&d)[32][4],
+                                             unsigned long long a,
+                                             unsigned long long b) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8 "
+                 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, %128, %129, p;\n}\n"
+                 : "+r"(d[0][0]), "+r"(d[0][1]), "+r"(d[0][2]), "+r"(d[0][3]), "+r"(d[1][0]), "+r"(d[1][1]), "+r"(d[1][2]), "+r"(d[1][3]), "+r"(d[2][0]), "+r"(d[2][1]), "+r"(d[2][2]), "+r"(d[2][3]), "+r"(d[3][0]), "+r"(d[3][1]), "+r"(d[3][2]), "+r"(d[3][3]), "+r"(d[4][0]), "+r"(d[4][1]), "+r"(d[4][2]), "+r"(d[4][3]), "+r"(d[5][0]), "+r"(d[5][1]), "+r"(d[5][2]), "+r"(d[5][3]), "+r"(d[6][0]), "+r"(d[6][1]), "+r"(d[6][2]), "+r"(d[6][3]), "+r"(d[7][0]), "+r"(d[7][1]), "+r"(d[7][2]), "+r"(d[7][3]), "+r"(d[8][0]), "+r"(d[8][1]), "+r"(d[8][2]), "+r"(d[8][3]), "+r"(d[9][0]), "+r"(d[9][1]), "+r"(d[9][2]), "+r"(d[9][3]), "+r"(d[10][0]), "+r"(d[10][1]), "+r"(d[10][2]), "+r"(d[10][3]), "+r"(d[11][0]), "+r"(d[11][1]), "+r"(d[11][2]), "+r"(d[11][3]), "+r"(d[12][0]), "+r"(d[12][1]), "+r"(d[12][2]), "+r"(d[12][3]), "+r"(d[13][0]), "+r"(d[13][1]), "+r"(d[13][2]), "+r"(d[13][3]), "+r"(d[14][0]), "+r"(d[14][1]), "+r"(d[14][2]), "+r"(d[14][3]), "+r"(d[15][0]), "+r"(d[15][1]), "+r"(d[15][2]), "+r"(d[15][3]), "+r"(d[16][0]), "+r"(d[16][1]), "+r"(d[16][2]), "+r"(d[16][3]), "+r"(d[17][0]), "+r"(d[17][1]), "+r"(d[17][2]), "+r"(d[17][3]), "+r"(d[18][0]), "+r"(d[18][1]), "+r"(d[18][2]), "+r"(d[18][3]), "+r"(d[19][0]), "+r"(d[19][1]), "+r"(d[19][2]), "+r"(d[19][3]), "+r"(d[20][0]), "+r"(d[20][1]), "+r"(d[20][2]), "+r"(d[20][3]), "+r"(d[21][0]), "+r"(d[21][1]), "+r"(d[21][2]), "+r"(d[21][3]), "+r"(d[22][0]), "+r"(d[22][1]), "+r"(d[22][2]), "+r"(d[22][3]), "+r"(d[23][0]), "+r"(d[23][1]), "+r"(d[23][2]), "+r"(d[23][3]), "+r"(d[24][0]), "+r"(d[24][1]), "+r"(d[24][2]), "+r"(d[24][3]), "+r"(d[25][0]), "+r"(d[25][1]), "+r"(d[25][2]), "+r"(d[25][3]), "+r"(d[26][0]), "+r"(d[26][1]), "+r"(d[26][2]), "+r"(d[26][3]), "+r"(d[27][0]), "+r"(d[27][1]), "+r"(d[27][2]), "+r"(d[27][3]), "+r"(d[28][0]), "+r"(d[28][1]), "+r"(d[28][2]), "+r"(d[28][3]), "+r"(d[29][0]), "+r"(d[29][1]), "+r"(d[29][2]), "+r"(d[29][3]), "+r"(d[30][0]), "+r"(d[30][1]), "+r"(d[30][2]), "+r"(d[30][3]), "+r"(d[31][0]), "+r"(d[31][1]), "+r"(d[31][2]), "+r"(d[31][3])
+                 : "l"(a), "l"(b), "n"(1)
+                 : "memory");
+  }
+};
+} // namespace qqq
+
+using namespace qqq;
+
+#define CHECK_CUDA(x)                                                          \
+  do {                                                                         \
+    cudaError_t e = (x);                                                       \
+    if (e != cudaSuccess) {                                                    \
+      std::printf("%s:%d %s\n", __FILE__, __LINE__, cudaGetErrorString(e));    \
+      std::exit(1);                                                            \
+    }                                                                          \
+  } while (0)
+
+enum Mode { RS, SS, RS_CH, RS_GRP, RS_CH_ALU, SS_CH_ALU, SS_STSM_CH, SS_STSM_GRP };
+
+__host__ __device__ constexpr bool widens(Mode m) { return m != RS && m != SS; }
+__host__ __device__ constexpr bool group(Mode m) { return m == RS_GRP || m == SS_STSM_GRP; }
+__host__ __device__ constexpr bool extraAlu(Mode m) { return m == RS_CH_ALU || m == SS_CH_ALU; }
+__host__ __device__ constexpr bool staged(Mode m) { return m == SS_STSM_CH || m == SS_STSM_GRP; }
+__host__ __device__ constexpr bool aFromSmem(Mode m) { return m == SS || m == SS_CH_ALU; }
+
+// Shared memory: B tile (NT tokens x 128 bytes, swizzled), a fixed A tile per
+// warpgroup (64 x 128 bytes), two packed weight tiles per warpgroup (2 x 4
+// KiB, the GEMM's layout, plus group scales in front), two staged A tiles
+// per warpgroup.
+template <int NT, int WGS, Mode MODE>
+__global__ void __launch_bounds__(WGS * 128)
+    overlap(const uint4 *src, int *out, long long *cycles, int steps) {
+  extern __shared__ uint4 smem_raw[];
+  u8 *smem = reinterpret_cast<u8 *>(smem_raw);
+  smem += (1024 - smem_addr(smem) % 1024) % 1024;
+  constexpr int B_BYTES = NT * 128, A_BYTES = WGS * 8192;
+  constexpr int W_BYTES = 2 * WGS * 4096;
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int wg = warp / 4, gid = lane >> 2;
+  for (int i = tid; i < (B_BYTES + A_BYTES + W_BYTES) / 16; i += blockDim.x)
+    reinterpret_cast<uint4 *>(smem)[i] = src[i];
+  __syncthreads();
+  const u32 b_base = smem_addr(smem);
+  const u32 a_fixed = b_base + B_BYTES + wg * 8192;
+  const u32 a_staged = b_base + B_BYTES + A_BYTES + W_BYTES + wg * 8192;
+  const u8 *w_base = smem + B_BYTES + A_BYTES;
+
+  int acc[NT / 8][4];
+  for (int m = 0; m < NT / 8; ++m)
+    for (int i = 0; i < 4; ++i)
+      acc[m][i] = 0;
+  // The weight tile's two K64 blocks as A fragments (like the GEMM's
+  // convert); scales are finite f16 below 1 taken from the data.
+  auto widen = [&](u32 (&dst)[2][2][4], int buf) {
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      uint4 v = *reinterpret_cast<const uint4 *>(
+          w_base + buf * WGS * 4096 + wg * 4096 + j * 2048 + (warp % 4) * 512 +
+          lane * 16);
+      u32 s_lo = 0, s_hi = 0;
+      if (group(MODE)) {
+        const unsigned short *row =
+            reinterpret_cast<const unsigned short *>(w_base) +
+            16 * (warp % 4) + gid + j;
+        s_lo = half2_bits(row[0] & 0x3bff);
+        s_hi = half2_bits(row[8] & 0x3bff);
+      }
+#pragma unroll
+      for (int s = 0; s < 2; ++s) {
+        if (group(MODE))
+          a_fragment<128>(v, s, s_lo, s_hi, dst[j][s]);
+        else
+          a_fragment<0>(v, s, 0, 0, dst[j][s]);
+      }
+      if (extraAlu(MODE)) {
+        u32 c[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+        for (int r = 0; r < 8; ++r)
+#pragma unroll
+          for (int q = 0; q < 4; ++q)
+            asm("lop3.b32 %0, %0, %1, %2, 0x96;" : "+r"(c[q]) : "r"(0x12345u), "r"(v.x));
+#pragma unroll
+        for (int q = 0; q < 4; ++q)
+          dst[j][q / 2][q % 2] ^= c[q] & 0x01010101u;
+      }
+    }
+    fence_a<2>(dst);
+  };
+  // stmatrix of the 4 A registers of each k32 slice: matrix i is rows
+  // 8 (i & 1).., bytes 16 (i >> 1).. of the warp's 16 x 32 block.
+  auto stage = [&](const u32 (&a)[2][2][4], int slot) {
+    const u32 base = a_staged + slot * WGS * 8192;
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int s = 0; s < 2; ++s) {
+        const int i = lane / 8, r = lane % 8;
+        const int row = 16 * (warp % 4) + r + 8 * (i & 1);
+        const int chunk = (64 * j + 32 * s + 16 * (i >> 1)) / 16;
+        const u32 addr = base + row * 128 + (chunk ^ (row % 8)) * 16;
+        asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, "
+                     "%3, %4};\n" ::"r"(addr),
+                     "r"(a[j][s][0]), "r"(a[j][s][1]), "r"(a[j][s][2]),
+                     "r"(a[j][s][3])
+                     : "memory");
+      }
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+  };
+
+  u32 a0[2][2][4], a1[2][2][4];
+  widen(a0, 0);
+  widen(a1, 1);
+  if (staged(MODE))
+    stage(a0, 0);
+  __syncthreads();
+  const long long t0 = clock64();
+  auto step = [&](u32(&acur)[2][2][4], u32(&anext)[2][2][4], int it) {
+    if (widens(MODE))
+      __syncthreads();
+    fence_acc<NT / 8>(acc);
+    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#pragma unroll
+    for (int j = 0; j < 2; ++j)
+#pragma unroll
+      for (int s = 0; s < 2; ++s) {
+        const int kb = 64 * j + 32 * s;
+        const unsigned long long b = wgmma_desc_sw128(b_base + kb);
+        if constexpr (staged(MODE))
+          WgmmaS8SS<NT>::mma(
+              acc, wgmma_desc_sw128(a_staged + (it & 1) * WGS * 8192 + kb), b);
+        else if constexpr (aFromSmem(MODE))
+          WgmmaS8SS<NT>::mma(acc, wgmma_desc_sw128(a_fixed + kb), b);
+        else
+          WgmmaS8<NT>::mma(acc, acur[j][s], b);
+      }
+    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+    asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
+    fence_acc<NT / 8>(acc);
+    if (widens(MODE))
+      widen(anext, it & 1);
+    if (staged(MODE))
+      stage(anext, (it + 1) & 1);
+  };
+#pragma unroll 1
+  for (int it = 0; it < steps; it += 2) {
+    step(a0, a1, it);
+    step(a1, a0, it + 1);
+  }
+  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+  fence_acc<NT / 8>(acc);
+  const long long t1 = clock64();
+  int sum = 0;
+  for (int m = 0; m < NT / 8; ++m)
+    for (int i = 0; i < 4; ++i)
+      sum += acc[m][i];
+  atomicAdd(out, sum);
+  if (tid == 0)
+    cycles[blockIdx.x] = t1 - t0;
+}
+
+struct Buffers {
+  const uint4 *src;
+  int *out;
+  long long *cycles;
+  int sms;
+};
+
+template <int NT, int WGS, Mode MODE>
+void run(const char *name, int ctasPerSm, const Buffers &b) {
+  const int steps = 2000, grid = b.sms * ctasPerSm;
+  int bytes = NT * 128 + WGS * 8192 + 2 * WGS * 4096 + 2 * WGS * 8192 + 1024;
+  // Reserve enough shared memory to pin the CTAs per SM.
+  bytes = std::max(bytes, ctasPerSm == 2 ? 100 * 1024 : 150 * 1024);
+  auto k = overlap<NT, WGS, MODE>;
+  CHECK_CUDA(cudaFuncSetAttribute(
+      k, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  int resident = 0;
+  CHECK_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, k,
+                                                           WGS * 128, bytes));
+  if (resident < ctasPerSm) {
+    std::printf("%-12s NT=%3d WGS=%d: %d CTAs per SM do not fit\n", name, NT,
+                WGS, ctasPerSm);
+    return;
+  }
+  CHECK_CUDA(cudaMemset(b.out, 0, sizeof(int)));
+  k<<<grid, WGS * 128, bytes>>>(b.src, b.out, b.cycles, steps);
+  CHECK_CUDA(cudaGetLastError());
+  CHECK_CUDA(cudaDeviceSynchronize());
+  int checksum = 0;
+  CHECK_CUDA(cudaMemcpy(&checksum, b.out, sizeof(int), cudaMemcpyDeviceToHost));
+  std::vector<long long> c(grid);
+  std::vector<double> perStep;
+  for (int rep = 0; rep < 5; ++rep) {
+    k<<<grid, WGS * 128, bytes>>>(b.src, b.out, b.cycles, steps);
+    CHECK_CUDA(cudaGetLastError());
+    CHECK_CUDA(cudaMemcpy(c.data(), b.cycles, grid * sizeof(long long),
+                          cudaMemcpyDeviceToHost));
+    std::sort(c.begin(), c.end());
+    perStep.push_back(double(c[grid / 2]) / steps);
+  }
+  std::sort(perStep.begin(), perStep.end());
+  const double cyc = perStep[2]; // median of 5 runs of the median CTA
+  const double macs = double(WGS) * 4 * 64 * NT * 32 * ctasPerSm;
+  std::printf("%-12s NT=%3d WGS=%d CTAs/SM=%d  %6.0f cycles/step  %5.2f of "
+              "peak  checksum %d\n",
+              name, NT, WGS, ctasPerSm, cyc, macs / cyc / 4096, checksum);
+}
+
+template <int NT, int WGS> void all(const Buffers &b) {
+  run<NT, WGS, RS>("rs", 1, b);
+  run<NT, WGS, SS>("ss", 1, b);
+  run<NT, WGS, RS_CH>("rs_ch", 1, b);
+  run<NT, WGS, RS_CH_ALU>("rs_ch_alu", 1, b);
+  run<NT, WGS, SS_CH_ALU>("ss_ch_alu", 1, b);
+  run<NT, WGS, SS_STSM_CH>("ss_stsm_ch", 1, b);
+  run<NT, WGS, RS_GRP>("rs_grp", 1, b);
+  run<NT, WGS, SS_STSM_GRP>("ss_stsm_grp", 1, b);
+}
+
+int main() {
+  int dev = 0, sms = 0;
+  CHECK_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+  cudaDeviceProp prop;
+  CHECK_CUDA(cudaGetDeviceProperties(&prop, dev));
+  std::printf("%s, %d SMs; 4096 MACs/clock/SM = int8 dense peak\n", prop.name,
+              sms);
+  // Random bytes: packed weights, scales (masked to finite f16 < 1), tiles.
+  const size_t bytes = 256 * 128 + 4 * 8192 + 2 * 4 * 4096 + 4096;
+  std::vector<unsigned> host(bytes / 4);
+  unsigned x = 12345;
+  for (auto &v : host)
+    v = x = x * 1664525u + 1013904223u;
+  uint4 *src;
+  int *out;
+  long long *cycles;
+  CHECK_CUDA(cudaMalloc(&src, bytes));
+  CHECK_CUDA(cudaMalloc(&out, sizeof(int)));
+  CHECK_CUDA(cudaMalloc(&cycles, 2 * sms * sizeof(long long)));
+  CHECK_CUDA(cudaMemcpy(src, host.data(), bytes, cudaMemcpyHostToDevice));
+  Buffers b{src, out, cycles, sms};
+  all<16, 1>(b);
+  all<16, 4>(b);
+  all<64, 2>(b);
+  all<64, 4>(b);
+  all<128, 2>(b);
+  all<128, 4>(b);
+  all<256, 1>(b);
+  all<256, 2>(b);
+  run<128, 2, RS_GRP>("rs_grp", 2, b);
+  run<64, 2, RS_CH>("rs_ch", 2, b);
+  return 0;
+}
