@@ -11,6 +11,7 @@ fi
 BUILD="${QQQ_GPU_BUILD:-$ROOT/build-gpu}"
 mkdir -p "$BUILD"
 "$CUDA/bin/nvcc" -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a \
-  -I"$ROOT/kernels-templates" "$ROOT/bench/gpu/wgmma_overlap.cu" \
+  -I"$ROOT/kernels-templates" -I"$ROOT/bench/gpu" \
+  "$ROOT/bench/gpu/wgmma_overlap.cu" \
   -o "$BUILD/wgmma_overlap"
 exec "$BUILD/wgmma_overlap"
