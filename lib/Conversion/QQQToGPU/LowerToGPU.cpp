@@ -336,7 +336,7 @@ LogicalResult Lowering::lower(W4A8LinearOp op) {
   auto inType = cast<RankedTensorType>(op.getInput().getType());
   auto outType = cast<RankedTensorType>(op.getResult().getType());
   codegen::GemmShape shape{op.getOutFeatures(), op.getInFeatures(),
-                           op.getGroupSize().value_or(0)};
+                           static_cast<int64_t>(op.getGroupSize().value_or(0))};
   if (inType.getRank() < 2 || ShapedType::isDynamic(shape.N) ||
       ShapedType::isDynamic(shape.K))
     return op.emitOpError() << "layer '" << op.getLayerName()

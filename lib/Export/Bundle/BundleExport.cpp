@@ -198,7 +198,7 @@ LogicalResult Writer::add(W4A8LinearOp op) {
     return op.emitOpError() << "layer '" << op.getLayerName()
                             << "' has no kernels: run qqq-select-kernels first";
   codegen::GemmShape shape{op.getOutFeatures(), op.getInFeatures(),
-                           op.getGroupSize().value_or(0)};
+                           static_cast<int64_t>(op.getGroupSize().value_or(0))};
   runtime::LayerEntry layer;
   layer.name = uniqueLayerName(op.getLayerName().str());
   layer.kind = "w4a8_linear";

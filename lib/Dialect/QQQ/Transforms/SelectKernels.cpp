@@ -76,8 +76,9 @@ struct SelectKernelsPass
     MLIRContext *ctx = &getContext();
     StringAttr archAttr = StringAttr::get(ctx, arch);
     WalkResult result = module.walk([&](W4A8LinearOp op) -> WalkResult {
-      codegen::GemmShape shape{op.getOutFeatures(), op.getInFeatures(),
-                               op.getGroupSize().value_or(0)};
+      codegen::GemmShape shape{
+          op.getOutFeatures(), op.getInFeatures(),
+          static_cast<int64_t>(op.getGroupSize().value_or(0))};
       if (ShapedType::isDynamic(shape.N) || ShapedType::isDynamic(shape.K))
         return op.emitOpError()
                << "layer '" << op.getLayerName()
