@@ -3,10 +3,11 @@
 registers, one wrapper per token tile N (inline PTX needs the accumulator
 list spelled out). Run: python3 kernels-templates/gen_wgmma_s8.py
 
-With --ss PATH it writes instead the wrappers with A in shared memory (a
-second descriptor), used by the overlap microbenchmark
-(bench/gpu/wgmma_overlap.cu): python3 kernels-templates/gen_wgmma_s8.py
---ss bench/gpu/wgmma_s8_ss.cuh"""
+--out PATH writes it elsewhere (test/CodeGen/wgmma-wrappers.test compares
+the committed headers with the generator's output). With --ss PATH it
+writes instead the wrappers with A in shared memory (a second descriptor),
+used by the overlap microbenchmark (bench/gpu/wgmma_overlap.cu):
+python3 kernels-templates/gen_wgmma_s8.py --ss bench/gpu/wgmma_s8_ss.cuh"""
 import os
 import sys
 
@@ -47,13 +48,17 @@ def header(name, comment, ns, operands, include):
     return "\n".join(out) + "\n"
 
 
-if len(sys.argv) == 3 and sys.argv[1] == "--ss":
-    path = sys.argv[2]
-    text = header(os.path.basename(path),
+args = sys.argv[1:]
+if args and not (len(args) == 2 and args[0] in ("--ss", "--out")):
+    sys.exit("usage: gen_wgmma_s8.py [--out PATH | --ss PATH]")
+if args and args[0] == "--ss":
+    path = args[1]
+    text = header("wgmma_s8_ss.cuh",
                   "// D(64 x NT, s32) += A(64 x 32, s8, smem desc) * B(32 x NT, s8, smem desc)",
                   [16, 32, 64, 128, 256], ("WgmmaS8SS", shared_a), [])
 else:
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wgmma_s8.cuh")
+    path = args[1] if args else os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "wgmma_s8.cuh")
     text = header("wgmma_s8.cuh",
                   "// D(64 x NT, s32) += A(64 x 32, s8, registers) * B(32 x NT, s8, smem desc)",
                   [8, 16, 32, 64, 128, 256], ("WgmmaS8", register_a),
