@@ -8,9 +8,11 @@ namespace qqq::codegen {
 const std::vector<std::string> &gemmArgumentNames(KernelFamily family) {
   static const std::vector<std::string> sm80 = {
       "x", "s_tok", "w_packed", "s_ch", "s_grp", "bias", "y", "M", "workspace"};
-  static const std::vector<std::string> sm90 = {
-      "x",    "s_tok", "w_packed", "s_ch",      "s_grp",
-      "bias", "y",     "M",        "workspace", "x_map"};
+  static const std::vector<std::string> sm90 = [] {
+    std::vector<std::string> names = sm80;
+    names.push_back("x_map");
+    return names;
+  }();
   return family == KernelFamily::W4A8GemmSm90 ? sm90 : sm80;
 }
 

@@ -153,12 +153,14 @@ qqqStatus qqqLaunchKernel(qqqRuntime *rt, qqqKernel *kernel,
 
 qqqStatus qqqEncodeActivationMap(qqqDevicePtr x, int64_t M, int64_t K,
                                  int64_t rows, uint64_t map[16]) {
+  const std::string sizes = "(M = " + std::to_string(M) +
+                            ", K = " + std::to_string(K) +
+                            ", rows = " + std::to_string(rows) + ")";
   if (!map || M < 1 || K < 128 || K % 16 != 0 || rows < 1 || rows > 256 ||
       x % 16) {
     lastError = "activation map: need a map, M >= 1, K >= 128 with K % 16 "
-                "== 0, rows in 1..256 and x 16-byte aligned (M = " +
-                std::to_string(M) + ", K = " + std::to_string(K) +
-                ", rows = " + std::to_string(rows) + ")";
+                "== 0, rows in 1..256 and x 16-byte aligned " +
+                sizes;
     return QQQ_ERROR_INVALID;
   }
   std::string error;
@@ -171,9 +173,8 @@ qqqStatus qqqEncodeActivationMap(qqqDevicePtr x, int64_t M, int64_t K,
   CUresult r = encodeActivationMap(cu->cuTensorMapEncodeTiled, encoded,
                                    static_cast<CUdeviceptr>(x), M, K, rows);
   if (r != CUDA_SUCCESS) {
-    lastError = "cuTensorMapEncodeTiled for an activation map (M = " +
-                std::to_string(M) + ", K = " + std::to_string(K) +
-                ", rows = " + std::to_string(rows) + "): " + cu->describe(r);
+    lastError = "cuTensorMapEncodeTiled for an activation map " + sizes + ": " +
+                cu->describe(r);
     return QQQ_ERROR_CUDA;
   }
   static_assert(sizeof(encoded) == 16 * sizeof(uint64_t), "CUtensorMap");
