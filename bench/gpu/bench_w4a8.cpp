@@ -23,6 +23,7 @@
 // Usage: bench_w4a8 --repo DIR [--csv FILE] [--tune --tuning-out FILE]
 //                   [--quick] [--verbose] [--iters N] [--shape NAME]
 //                   [--bucket B]  (one shape / one tuning bucket only)
+//                   [--group G]   (one group size only: 0 or 128)
 //                   [--max-m M]   (only the M <= M of the list)
 //                   [--configs FILE] (time these configurations, each
 //                   checked bit-exactly first: lines "n k group max_m tile_m
@@ -389,7 +390,7 @@ int main(int argc, char **argv) {
   std::string repo = ".", csvPath = "bench_w4a8.csv", tuningOut, configsPath;
   bool tune = false, quick = false, verbose = false;
   std::string onlyShape;
-  int64_t onlyBucket = -1, maxM = 0;
+  int64_t onlyBucket = -1, onlyGroup = -1, maxM = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--repo" && i + 1 < argc)
@@ -410,6 +411,8 @@ int main(int argc, char **argv) {
       onlyShape = argv[++i];
     else if (a == "--bucket" && i + 1 < argc) // only this tuning bucket
       onlyBucket = std::atoll(argv[++i]);
+    else if (a == "--group" && i + 1 < argc) // only this group size
+      onlyGroup = std::atoll(argv[++i]);
     else if (a == "--max-m" && i + 1 < argc) // only M <= this
       maxM = std::atoll(argv[++i]);
     else if (a == "--configs" && i + 1 < argc)
@@ -447,6 +450,14 @@ int main(int argc, char **argv) {
                             [&](int64_t m) { return m > maxM; }),
              Ms.end());
   std::vector<int64_t> groups = {0, 128};
+  if (onlyGroup >= 0) {
+    if (std::find(groups.begin(), groups.end(), onlyGroup) == groups.end()) {
+      std::fprintf(stderr, "--group %lld: the harness measures 0 and 128\n",
+                   static_cast<long long>(onlyGroup));
+      return 2;
+    }
+    groups = {onlyGroup};
+  }
   if (!onlyShape.empty()) {
     shapes.clear();
     for (const NamedShape &ns : kShapes)

@@ -4,19 +4,8 @@
 #   bash bench/gpu/run.sh [--tune --tuning-out tuning/<gpu>.json] [--csv F]
 # Exit 77 when there is no GPU.
 set -uo pipefail
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-CUDA="${CUDA_HOME:-/usr/local/cuda}"
-if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
-  echo "skipped: no GPU"
-  exit 77
-fi
-BUILD="${QQQ_GPU_BUILD:-$ROOT/build-gpu}"
-mkdir -p "$BUILD"
-"${CXX:-g++}" -O2 -std=c++17 -ffp-contract=off -I"$ROOT/include" -I"$CUDA/include" \
-  "$ROOT/bench/gpu/bench_w4a8.cpp" "$ROOT/test/gpu/gpu_harness.cpp" \
-  "$ROOT/lib/CodeGen/KernelCatalog.cpp" "$ROOT/lib/Numerics/KernelLayouts.cpp" \
-  "$ROOT/lib/Numerics/Packing.cpp" "$ROOT/lib/Numerics/Half.cpp" \
-  -L"$CUDA/lib64" -L"$CUDA/lib64/stubs" -lnvrtc -lcuda -lcublas -lcublasLt -lpthread \
+source "$(dirname "$0")/../../test/gpu/gpu_env.sh"
+"${CXX:-g++}" "${HOST_FLAGS[@]}" "$ROOT/bench/gpu/bench_w4a8.cpp" \
+  "${HARNESS_SRCS[@]}" "${HARNESS_LIBS[@]}" -lcublas -lcublasLt \
   -o "$BUILD/bench_w4a8" || exit 1
-export LD_LIBRARY_PATH="$CUDA/lib64:${LD_LIBRARY_PATH:-}"
 exec "$BUILD/bench_w4a8" --repo "$ROOT" "$@"

@@ -6,28 +6,10 @@
 # compute-sanitizer memcheck and racecheck. Exit 77 (ctest: skipped) when
 # there is no GPU.
 set -uo pipefail
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-CUDA="${CUDA_HOME:-/usr/local/cuda}"
-if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
-  echo "skipped: no GPU (nvidia-smi finds no device)"
-  exit 77
-fi
-if [ ! -f "$CUDA/include/nvrtc.h" ]; then
-  echo "skipped: no CUDA toolkit at $CUDA (set CUDA_HOME)"
-  exit 77
-fi
-BUILD="${QQQ_GPU_BUILD:-$ROOT/build-gpu}"
-mkdir -p "$BUILD"
-CXX="${CXX:-g++}"
-SRCS=("$ROOT/test/gpu/gpu_harness.cpp" "$ROOT/lib/CodeGen/KernelCatalog.cpp"
-      "$ROOT/lib/Numerics/KernelLayouts.cpp" "$ROOT/lib/Numerics/Packing.cpp"
-      "$ROOT/lib/Numerics/Half.cpp")
-FLAGS=(-O2 -std=c++17 -ffp-contract=off -I"$ROOT/include" -I"$CUDA/include")
-LIBS=(-L"$CUDA/lib64" -L"$CUDA/lib64/stubs" -lnvrtc -lcuda -lpthread)
+source "$(dirname "$0")/gpu_env.sh"
 echo "== building $BUILD/gpu_kernel_tests"
-"$CXX" "${FLAGS[@]}" "$ROOT/test/gpu/gpu_kernel_tests.cpp" "${SRCS[@]}" \
-  "${LIBS[@]}" -o "$BUILD/gpu_kernel_tests" || exit 1
-export LD_LIBRARY_PATH="$CUDA/lib64:${LD_LIBRARY_PATH:-}"
+"${CXX:-g++}" "${HOST_FLAGS[@]}" "$ROOT/test/gpu/gpu_kernel_tests.cpp" \
+  "${HARNESS_SRCS[@]}" "${HARNESS_LIBS[@]}" -o "$BUILD/gpu_kernel_tests" || exit 1
 rc=0
 if [ "${1:-}" != "--sanitize-only" ]; then
   "$BUILD/gpu_kernel_tests" --repo "$ROOT" "$@" || rc=1
