@@ -343,7 +343,9 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket,
           // (split_k need not divide the K tiles: sm90 splits unevenly.)
           // Per group at M <= 16 also two or four warpgroups: the widening
           // (~15 instructions per 8 weights) is the critical path there, and
-          // more warps per SM hide its latency.
+          // more warps per SM hide its latency. Not above M = 64: one
+          // warpgroup per CTA (0.6-0.8x, with or without stream-K) and
+          // rings deeper than 4 stages (0.91-0.99x; docs/benchmarks.md).
           bool oneWg = wp == 4 && tk != 128;
           bool manyWg = wp != 4 && tk != 512 && st == 4;
           bool smallManyWg = m >= 32 || s.groupSize > 0;
