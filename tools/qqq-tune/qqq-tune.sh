@@ -7,9 +7,8 @@
 # qqq-select-kernels reads. The same run benchmarks the chosen kernels.
 #   bash tools/qqq-tune/qqq-tune.sh [OUT.json] [CSV]
 set -uo pipefail
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-GPU="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | tr ' ' '_' )"
-if [ -z "$GPU" ]; then echo "skipped: no GPU"; exit 77; fi
+source "$(dirname "$0")/../../test/gpu/gpu_env.sh"
+GPU="$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr ' ' '_')"
 OUTJ="${1:-$ROOT/tuning/$GPU.json}"
 CSV="${2:-$ROOT/build-gpu/bench_w4a8.csv}"
 exec bash "$ROOT/bench/gpu/run.sh" --tune --tuning-out "$OUTJ" --csv "$CSV"
