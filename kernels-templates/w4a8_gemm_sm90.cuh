@@ -13,9 +13,9 @@
 // goes through a STAGES + 2 ring and is read by wgmma through a
 // shared-memory descriptor; both rings run STAGES tiles ahead. Swizzled
 // activation tiles of 64 tokens and more arrive by TMA (one tensor copy per
-// 128-byte column block, issued by one thread, completing on the slot's
-// mbarrier; the tensor map `x_map` is the host's), the others by per-thread
-// cp.async. The K tiles
+// 128-byte column block, issued by one thread, completing on the mbarrier of
+// the same K tile's weights, so each step waits once; the tensor map `x_map`
+// is the host's), the others by per-thread cp.async. The K tiles
 // split over SPLIT_K CTAs (unevenly where they must), which form a cluster
 // and sum their int32 partials through distributed shared memory (no
 // workspace); or (STREAM_K) a persistent grid shares the (tile, K tile)
@@ -70,11 +70,14 @@ __device__ __forceinline__ void fence_a(u32 (&a)[K64][2][4]) {
         asm volatile("" : "+r"(a[j][s][i])::"memory");
 }
 
-// mbarrier with one arrival per phase (the thread that issues the copies).
-__device__ __forceinline__ void mbar_init(u32 bar) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" ::"r"(bar)
+// mbarrier with `count` arrivals per phase (arrive.expect_tx of the thread
+// that issues the copies).
+__device__ __forceinline__ void mbar_init_count(u32 bar, u32 count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar),
+               "r"(count)
                : "memory");
 }
+__device__ __forceinline__ void mbar_init(u32 bar) { mbar_init_count(bar, 1); }
 __device__ __forceinline__ void mbar_expect_tx(u32 bar, u32 bytes) {
   asm volatile(
       "mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar),
@@ -207,7 +210,7 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
                                (TILE_K % G == 0 || G % TILE_K == 0)),
                 "group");
   static_assert(STAGES >= 3, "stages: one in flight, one in use, one ahead");
-  static_assert((2 * STAGES + 2) * 8 <= BAR_BYTES,
+  static_assert(STAGES * 8 <= BAR_BYTES,
                 "mbarriers fit their reserved bytes");
   static_assert(!STREAM_K || SPLIT_K == 1, "stream-K or cluster split-K");
 
@@ -225,8 +228,9 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
   constexpr bool X_TMA = SWIZZLE && TILE_M >= 64;
 
   extern __shared__ uint4 smem_raw[];
-  // Dynamic shared memory: STAGES weight-ring mbarriers, then X_STAGES
-  // activation-ring ones (256 bytes reserved), padding to
+  // Dynamic shared memory: STAGES mbarriers, one per weight-ring slot (with
+  // TMA also the activations' of the same K tile; 256 bytes reserved),
+  // padding to
   // X_ALIGN, then the rings: X_STAGES activation tiles, STAGES weight (+
   // scale) tiles. Split-K partials reuse the rings after the main loop,
   // never the mbarriers.
@@ -255,8 +259,8 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
 
   if (tid == 0) {
 #pragma unroll
-    for (int s = 0; s < STAGES + (X_TMA ? X_STAGES : 0); ++s)
-      mbar_init(bar_base + 8 * s);
+    for (int s = 0; s < STAGES; ++s)
+      mbar_init_count(bar_base + 8 * s, X_TMA ? 2 : 1);
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
   __syncthreads();
@@ -284,9 +288,14 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
       return k_begin + (t >= KT ? t - KT : t) * TILE_K;
     };
     // The activation ring slot of K tile kt (`seq` carries the ring across
-    // a stream-K CTA's pieces) and, with TMA, its mbarrier.
+    // a stream-K CTA's pieces) and, with TMA, its mbarrier: the one of the
+    // same K tile's weights (two arrivals, the weight and the activation
+    // copies), so each step waits once, where it widens the weights, a step
+    // before the activations' wgmma. (A second wait per step, before the
+    // batch, took 6-10 % more cycles per step at 128-256 tokens in
+    // `bench/gpu/wgmma_overlap.cu --kstep`.)
     auto x_slot = [&](int kt) { return (seq + kt) % X_STAGES; };
-    auto x_bar = [&](int kt) { return bar_base + 8 * (STAGES + x_slot(kt)); };
+    auto x_bar = [&](int kt) { return bar_base + 8 * ((seq + kt) % STAGES); };
     auto load_x = [&](int kt) {
       const int k0 = k_of(kt);
 #pragma unroll
@@ -431,8 +440,6 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
         cp_async_commit();
       if (kt + STAGES < KT && tid == 0)
         issue_w(kt + STAGES);
-      if (X_TMA) // tile kt's activations have landed
-        mbar_wait(x_bar(kt), ((seq + kt) / X_STAGES) & 1);
 
       const u32 stage_addr = smem_base + x_slot(kt) * X_STAGE;
       fence_acc<MB>(acc);
