@@ -16,6 +16,18 @@
 //   ss_stsm_ch   SS with the widened tile staged through stmatrix into a
 //                128-byte-swizzled A tile (fence.proxy.async per step)
 //   ss_stsm_grp  the same, per group
+//   rs_ch_ring   rs_ch with the GEMM's rings: B from 6 slots (one per step,
+//                in turn), weights from 4 (same bytes in every slot, so the
+//                checksum is rs_ch's)
+//   rs_ch_mbar   rs_ch with the GEMM's mbarrier waits: every thread waits on
+//                the activation slot's mbarrier before the batch and on the
+//                weight slot's before widening; thread 0 completes each
+//                phase (arrive, no bytes) four steps ahead, as it issues the
+//                GEMM's copies
+//   rs_ch_both   both
+//   rs_ch_one    both, with one wait per step: the activations complete on
+//                the weight slot's mbarrier, waited before widening a step
+//                ahead (the GEMM since the tenth session)
 // Prints MACs per clock per SM (of 4096, the int8 dense peak) and cycles per
 // K step; the stmatrix variants' checksums must equal their RS twins'.
 // Build and run on the GPU machine: bash bench/gpu/run_wgmma_overlap.sh
@@ -24,6 +36,7 @@
 #include "wgmma_s8_ss.cuh"
 
 #include <algorithm>
+#include <string>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -39,9 +52,16 @@ using namespace qqq;
     }                                                                          \
   } while (0)
 
-enum Mode { RS, SS, RS_CH, RS_GRP, RS_CH_ALU, SS_CH_ALU, SS_STSM_CH, SS_STSM_GRP };
+enum Mode { RS, SS, RS_CH, RS_GRP, RS_CH_ALU, SS_CH_ALU, SS_STSM_CH, SS_STSM_GRP,
+            RS_CH_RING, RS_CH_MBAR, RS_CH_BOTH, RS_CH_ONE };
 
 __host__ __device__ constexpr bool widens(Mode m) { return m != RS && m != SS; }
+__host__ __device__ constexpr bool rings(Mode m) {
+  return m == RS_CH_RING || m == RS_CH_BOTH || m == RS_CH_ONE;
+}
+__host__ __device__ constexpr bool mbars(Mode m) {
+  return m == RS_CH_MBAR || m == RS_CH_BOTH || m == RS_CH_ONE;
+}
 __host__ __device__ constexpr bool group(Mode m) { return m == RS_GRP || m == SS_STSM_GRP; }
 __host__ __device__ constexpr bool extraAlu(Mode m) { return m == RS_CH_ALU || m == SS_CH_ALU; }
 __host__ __device__ constexpr bool staged(Mode m) { return m == SS_STSM_CH || m == SS_STSM_GRP; }
@@ -50,24 +70,50 @@ __host__ __device__ constexpr bool aFromSmem(Mode m) { return m == SS || m == SS
 // Shared memory: B tile (NT tokens x 128 bytes, swizzled), a fixed A tile per
 // warpgroup (64 x 128 bytes), two packed weight tiles per warpgroup (2 x 4
 // KiB, the GEMM's layout, plus group scales in front), two staged A tiles
-// per warpgroup.
+// per warpgroup. The ring modes: 6 B slots and 4 weight slots per
+// warpgroup, nothing else.
 template <int NT, int WGS, Mode MODE>
 __global__ void __launch_bounds__(WGS * 128)
     overlap(const uint4 *src, int *out, long long *cycles, int steps) {
   extern __shared__ uint4 smem_raw[];
   u8 *smem = reinterpret_cast<u8 *>(smem_raw);
   smem += (1024 - smem_addr(smem) % 1024) % 1024;
-  constexpr int B_BYTES = NT * 128, A_BYTES = WGS * 8192;
-  constexpr int W_BYTES = 2 * WGS * 4096;
+  // (The ring modes leave out the fixed A tiles, which they do not read:
+  // 256-token slots would not fit otherwise.)
+  constexpr int B_BYTES = NT * 128, A_BYTES = rings(MODE) ? 0 : WGS * 8192;
+  // The GEMM's ring depths (4 stages): X_SLOTS activation slots, W_SLOTS
+  // weight slots; tile it uses B slot it % X_SLOTS, weight slot it % W_SLOTS.
+  constexpr int X_SLOTS = rings(MODE) ? 6 : 1, W_SLOTS = rings(MODE) ? 4 : 2;
+  constexpr int W_BYTES = W_SLOTS * WGS * 4096;
+  __shared__ unsigned long long bars[10]; // mbars(): 6 activation, 4 weight
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int wg = warp / 4, gid = lane >> 2;
-  for (int i = tid; i < (B_BYTES + A_BYTES + W_BYTES) / 16; i += blockDim.x)
-    reinterpret_cast<uint4 *>(smem)[i] = src[i];
+  // B slots (copies of one tile), the fixed A tiles, the weight slots
+  // (copies of two tiles, alternating), the staged A tiles.
+  constexpr int X_ALL = X_SLOTS * B_BYTES;
+  for (int i = tid; i < (X_ALL + A_BYTES + W_BYTES) / 16; i += blockDim.x) {
+    int j = i * 16 < X_ALL ? (i * 16 % B_BYTES) / 16
+            : i * 16 < X_ALL + A_BYTES
+                ? (i * 16 - X_ALL + B_BYTES) / 16
+                : (B_BYTES + WGS * 8192 +
+                   (i * 16 - X_ALL - A_BYTES) % (2 * WGS * 4096)) / 16;
+    reinterpret_cast<uint4 *>(smem)[i] = src[j];
+  }
+  const u32 bar0 = smem_addr(bars);
+  if (mbars(MODE) && tid == 0) {
+    for (int i = 0; i < 10; ++i)
+      mbar_init(bar0 + 8 * i);
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    for (int t = 0; t < 4; ++t) { // the prologue's copies of tiles 0..3
+      mbar_expect_tx(bar0 + 8 * (t % 6), 0);
+      mbar_expect_tx(bar0 + 8 * (6 + t % 4), 0);
+    }
+  }
   __syncthreads();
   const u32 b_base = smem_addr(smem);
-  const u32 a_fixed = b_base + B_BYTES + wg * 8192;
-  const u32 a_staged = b_base + B_BYTES + A_BYTES + W_BYTES + wg * 8192;
-  const u8 *w_base = smem + B_BYTES + A_BYTES;
+  const u32 a_fixed = b_base + X_ALL + wg * 8192;
+  const u32 a_staged = b_base + X_ALL + A_BYTES + W_BYTES + wg * 8192;
+  const u8 *w_base = smem + X_ALL + A_BYTES;
 
   int acc[NT / 8][4];
   for (int m = 0; m < NT / 8; ++m)
@@ -141,6 +187,15 @@ __global__ void __launch_bounds__(WGS * 128)
   auto step = [&](u32(&acur)[2][2][4], u32(&anext)[2][2][4], int it) {
     if (widens(MODE))
       __syncthreads();
+    if (mbars(MODE)) {
+      if (tid == 0) { // tile it + 4's copies: activation slot, weight slot
+        mbar_expect_tx(bar0 + 8 * ((it + 4) % 6), 0);
+        mbar_expect_tx(bar0 + 8 * (6 + it % 4), 0);
+      }
+      if (MODE != RS_CH_ONE)
+        mbar_wait(bar0 + 8 * (it % 6), (it / 6) & 1);
+    }
+    const u32 b_slot = b_base + (it % X_SLOTS) * B_BYTES;
     fence_acc<NT / 8>(acc);
     asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
 #pragma unroll
@@ -148,7 +203,7 @@ __global__ void __launch_bounds__(WGS * 128)
 #pragma unroll
       for (int s = 0; s < 2; ++s) {
         const int kb = 64 * j + 32 * s;
-        const unsigned long long b = wgmma_desc_sw128(b_base + kb);
+        const unsigned long long b = wgmma_desc_sw128(b_slot + kb);
         if constexpr (staged(MODE))
           WgmmaS8SS<NT>::mma(
               acc, wgmma_desc_sw128(a_staged + (it & 1) * WGS * 8192 + kb), b);
@@ -160,8 +215,10 @@ __global__ void __launch_bounds__(WGS * 128)
     asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
     asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
     fence_acc<NT / 8>(acc);
+    if (mbars(MODE))
+      mbar_wait(bar0 + 8 * (6 + (it + 1) % 4), ((it + 1) / 4) & 1);
     if (widens(MODE))
-      widen(anext, it & 1);
+      widen(anext, rings(MODE) ? it % W_SLOTS : it & 1);
     if (staged(MODE))
       stage(anext, (it + 1) & 1);
   };
@@ -192,7 +249,9 @@ struct Buffers {
 template <int NT, int WGS, Mode MODE>
 void run(const char *name, int ctasPerSm, const Buffers &b) {
   const int steps = 2000, grid = b.sms * ctasPerSm;
-  int bytes = NT * 128 + WGS * 8192 + 2 * WGS * 4096 + 2 * WGS * 8192 + 1024;
+  const bool ring = rings(MODE);
+  int bytes = ring ? 6 * NT * 128 + 4 * WGS * 4096 + 1024
+                   : NT * 128 + WGS * 8192 + 2 * WGS * 4096 + 2 * WGS * 8192 + 1024;
   // Reserve enough shared memory to pin the CTAs per SM.
   bytes = std::max(bytes, ctasPerSm == 2 ? 100 * 1024 : 150 * 1024);
   auto k = overlap<NT, WGS, MODE>;
@@ -241,7 +300,17 @@ template <int NT, int WGS> void all(const Buffers &b) {
   run<NT, WGS, SS_STSM_GRP>("ss_stsm_grp", 1, b);
 }
 
-int main() {
+// The GEMM's K step, feature by feature (rings, mbarrier waits).
+template <int NT, int WGS> void kstep(const Buffers &b) {
+  run<NT, WGS, RS_CH>("rs_ch", 1, b);
+  run<NT, WGS, RS_CH_RING>("rs_ch_ring", 1, b);
+  run<NT, WGS, RS_CH_MBAR>("rs_ch_mbar", 1, b);
+  run<NT, WGS, RS_CH_BOTH>("rs_ch_both", 1, b);
+  run<NT, WGS, RS_CH_ONE>("rs_ch_one", 1, b);
+}
+
+int main(int argc, char **argv) {
+  const bool onlyKStep = argc > 1 && std::string(argv[1]) == "--kstep";
   int dev = 0, sms = 0;
   CHECK_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
   cudaDeviceProp prop;
@@ -262,6 +331,13 @@ int main() {
   CHECK_CUDA(cudaMalloc(&cycles, 2 * sms * sizeof(long long)));
   CHECK_CUDA(cudaMemcpy(src, host.data(), bytes, cudaMemcpyHostToDevice));
   Buffers b{src, out, cycles, sms};
+  kstep<64, 2>(b);
+  kstep<128, 2>(b);
+  kstep<128, 4>(b);
+  kstep<256, 1>(b);
+  kstep<256, 2>(b);
+  if (onlyKStep)
+    return 0;
   all<16, 1>(b);
   all<16, 4>(b);
   all<64, 2>(b);
