@@ -287,15 +287,17 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
       int t = kt + k_rot;
       return k_begin + (t >= KT ? t - KT : t) * TILE_K;
     };
-    // The activation ring slot of K tile kt (`seq` carries the ring across
-    // a stream-K CTA's pieces) and, with TMA, its mbarrier: the one of the
-    // same K tile's weights (two arrivals, the weight and the activation
-    // copies), so each step waits once, where it widens the weights, a step
-    // before the activations' wgmma. (A second wait per step, before the
-    // batch, took 6-10 % more cycles per step at 128-256 tokens in
+    // The weight and activation ring slots of K tile kt (`seq` carries the
+    // rings across a stream-K CTA's pieces), and the tile's mbarrier: its
+    // weight slot's, which with TMA also counts the tile's activations (two
+    // arrivals, the weight and the activation copies), so each step waits
+    // once, where it widens the weights, a step before the activations'
+    // wgmma. (A second wait per step, before the batch, took 6-10 % more
+    // cycles per step at 128-256 tokens in
     // `bench/gpu/wgmma_overlap.cu --kstep`.)
+    auto w_slot = [&](int kt) { return (seq + kt) % STAGES; };
     auto x_slot = [&](int kt) { return (seq + kt) % X_STAGES; };
-    auto x_bar = [&](int kt) { return bar_base + 8 * ((seq + kt) % STAGES); };
+    auto tile_bar = [&](int kt) { return bar_base + 8 * w_slot(kt); };
     auto load_x = [&](int kt) {
       const int k0 = k_of(kt);
 #pragma unroll
@@ -321,7 +323,7 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
       }
     };
     auto issue_x = [&](int kt) {
-      const u32 bar = x_bar(kt);
+      const u32 bar = tile_bar(kt);
       const u32 dst = smem_base + x_slot(kt) * X_STAGE;
       const int k0 = k_of(kt);
       mbar_expect_tx(bar, X_STAGE);
@@ -343,9 +345,8 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     // One thread copies K tile kt of every warpgroup's weights (and scales)
     // into its ring slot.
     auto issue_w = [&](int kt) {
-      const int stage = (seq + kt) % STAGES;
-      const u32 bar = bar_base + 8 * stage;
-      const u32 dst = smem_addr(wsmem + stage * W_STAGE);
+      const u32 bar = tile_bar(kt);
+      const u32 dst = smem_addr(wsmem + w_slot(kt) * W_STAGE);
       const int k0 = k_of(kt);
       mbar_expect_tx(bar, W_STAGE);
 #pragma unroll
@@ -363,9 +364,8 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     };
     // Tile kt's weights as wgmma A fragments, once its copy has landed.
     auto convert = [&](u32 (&dst)[K64][2][4], int kt) {
-      const int stage = (seq + kt) % STAGES;
-      mbar_wait(bar_base + 8 * stage, ((seq + kt) / STAGES) & 1);
-      const u8 *ws = wsmem + stage * W_STAGE;
+      mbar_wait(tile_bar(kt), ((seq + kt) / STAGES) & 1);
+      const u8 *ws = wsmem + w_slot(kt) * W_STAGE;
       const unsigned short *sg = reinterpret_cast<const unsigned short *>(
           ws + WGS * W_WG + wg * S_WG);
 #pragma unroll

@@ -36,9 +36,9 @@
 #include "wgmma_s8_ss.cuh"
 
 #include <algorithm>
-#include <string>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 using namespace qqq;
@@ -54,6 +54,9 @@ using namespace qqq;
 
 enum Mode { RS, SS, RS_CH, RS_GRP, RS_CH_ALU, SS_CH_ALU, SS_STSM_CH, SS_STSM_GRP,
             RS_CH_RING, RS_CH_MBAR, RS_CH_BOTH, RS_CH_ONE };
+
+// The GEMM's ring depths at 4 stages: activation slots, weight slots.
+constexpr int X_RING = 6, W_RING = 4;
 
 __host__ __device__ constexpr bool widens(Mode m) { return m != RS && m != SS; }
 __host__ __device__ constexpr bool rings(Mode m) {
@@ -81,11 +84,12 @@ __global__ void __launch_bounds__(WGS * 128)
   // (The ring modes leave out the fixed A tiles, which they do not read:
   // 256-token slots would not fit otherwise.)
   constexpr int B_BYTES = NT * 128, A_BYTES = rings(MODE) ? 0 : WGS * 8192;
-  // The GEMM's ring depths (4 stages): X_SLOTS activation slots, W_SLOTS
-  // weight slots; tile it uses B slot it % X_SLOTS, weight slot it % W_SLOTS.
-  constexpr int X_SLOTS = rings(MODE) ? 6 : 1, W_SLOTS = rings(MODE) ? 4 : 2;
+  // Tile it uses B slot it % X_SLOTS and weight slot it % W_SLOTS.
+  constexpr int X_SLOTS = rings(MODE) ? X_RING : 1;
+  constexpr int W_SLOTS = rings(MODE) ? W_RING : 2;
   constexpr int W_BYTES = W_SLOTS * WGS * 4096;
-  __shared__ unsigned long long bars[10]; // mbars(): 6 activation, 4 weight
+  // mbars(): X_RING activation-slot mbarriers, then W_RING weight-slot ones.
+  __shared__ unsigned long long bars[X_RING + W_RING];
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int wg = warp / 4, gid = lane >> 2;
   // B slots (copies of one tile), the fixed A tiles, the weight slots
@@ -101,12 +105,12 @@ __global__ void __launch_bounds__(WGS * 128)
   }
   const u32 bar0 = smem_addr(bars);
   if (mbars(MODE) && tid == 0) {
-    for (int i = 0; i < 10; ++i)
+    for (int i = 0; i < X_RING + W_RING; ++i)
       mbar_init(bar0 + 8 * i);
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-    for (int t = 0; t < 4; ++t) { // the prologue's copies of tiles 0..3
-      mbar_expect_tx(bar0 + 8 * (t % 6), 0);
-      mbar_expect_tx(bar0 + 8 * (6 + t % 4), 0);
+    for (int t = 0; t < W_RING; ++t) { // the prologue's copies of 4 tiles
+      mbar_expect_tx(bar0 + 8 * (t % X_RING), 0);
+      mbar_expect_tx(bar0 + 8 * (X_RING + t % W_RING), 0);
     }
   }
   __syncthreads();
@@ -189,11 +193,11 @@ __global__ void __launch_bounds__(WGS * 128)
       __syncthreads();
     if (mbars(MODE)) {
       if (tid == 0) { // tile it + 4's copies: activation slot, weight slot
-        mbar_expect_tx(bar0 + 8 * ((it + 4) % 6), 0);
-        mbar_expect_tx(bar0 + 8 * (6 + it % 4), 0);
+        mbar_expect_tx(bar0 + 8 * ((it + W_RING) % X_RING), 0);
+        mbar_expect_tx(bar0 + 8 * (X_RING + it % W_RING), 0);
       }
       if (MODE != RS_CH_ONE)
-        mbar_wait(bar0 + 8 * (it % 6), (it / 6) & 1);
+        mbar_wait(bar0 + 8 * (it % X_RING), (it / X_RING) & 1);
     }
     const u32 b_slot = b_base + (it % X_SLOTS) * B_BYTES;
     fence_acc<NT / 8>(acc);
@@ -216,7 +220,8 @@ __global__ void __launch_bounds__(WGS * 128)
     asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
     fence_acc<NT / 8>(acc);
     if (mbars(MODE))
-      mbar_wait(bar0 + 8 * (6 + (it + 1) % 4), ((it + 1) / 4) & 1);
+      mbar_wait(bar0 + 8 * (X_RING + (it + 1) % W_RING),
+                ((it + 1) / W_RING) & 1);
     if (widens(MODE))
       widen(anext, rings(MODE) ? it % W_SLOTS : it & 1);
     if (staged(MODE))
@@ -250,7 +255,7 @@ template <int NT, int WGS, Mode MODE>
 void run(const char *name, int ctasPerSm, const Buffers &b) {
   const int steps = 2000, grid = b.sms * ctasPerSm;
   const bool ring = rings(MODE);
-  int bytes = ring ? 6 * NT * 128 + 4 * WGS * 4096 + 1024
+  int bytes = ring ? X_RING * NT * 128 + W_RING * WGS * 4096 + 1024
                    : NT * 128 + WGS * 8192 + 2 * WGS * 4096 + 2 * WGS * 8192 + 1024;
   // Reserve enough shared memory to pin the CTAs per SM.
   bytes = std::max(bytes, ctasPerSm == 2 ? 100 * 1024 : 150 * 1024);
@@ -300,9 +305,11 @@ template <int NT, int WGS> void all(const Buffers &b) {
   run<NT, WGS, SS_STSM_GRP>("ss_stsm_grp", 1, b);
 }
 
-// The GEMM's K step, feature by feature (rings, mbarrier waits).
-template <int NT, int WGS> void kstep(const Buffers &b) {
-  run<NT, WGS, RS_CH>("rs_ch", 1, b);
+// The GEMM's K step, feature by feature (rings, mbarrier waits), after its
+// baseline rs_ch where `all` does not run that.
+template <int NT, int WGS> void kstep(const Buffers &b, bool baseline) {
+  if (baseline)
+    run<NT, WGS, RS_CH>("rs_ch", 1, b);
   run<NT, WGS, RS_CH_RING>("rs_ch_ring", 1, b);
   run<NT, WGS, RS_CH_MBAR>("rs_ch_mbar", 1, b);
   run<NT, WGS, RS_CH_BOTH>("rs_ch_both", 1, b);
@@ -331,21 +338,27 @@ int main(int argc, char **argv) {
   CHECK_CUDA(cudaMalloc(&cycles, 2 * sms * sizeof(long long)));
   CHECK_CUDA(cudaMemcpy(src, host.data(), bytes, cudaMemcpyHostToDevice));
   Buffers b{src, out, cycles, sms};
-  kstep<64, 2>(b);
-  kstep<128, 2>(b);
-  kstep<128, 4>(b);
-  kstep<256, 1>(b);
-  kstep<256, 2>(b);
-  if (onlyKStep)
+  if (onlyKStep) {
+    kstep<64, 2>(b, true);
+    kstep<128, 2>(b, true);
+    kstep<128, 4>(b, true);
+    kstep<256, 1>(b, true);
+    kstep<256, 2>(b, true);
     return 0;
+  }
   all<16, 1>(b);
   all<16, 4>(b);
   all<64, 2>(b);
+  kstep<64, 2>(b, false);
   all<64, 4>(b);
   all<128, 2>(b);
+  kstep<128, 2>(b, false);
   all<128, 4>(b);
+  kstep<128, 4>(b, false);
   all<256, 1>(b);
+  kstep<256, 1>(b, false);
   all<256, 2>(b);
+  kstep<256, 2>(b, false);
   run<128, 2, RS_GRP>("rs_grp", 2, b);
   run<64, 2, RS_CH>("rs_ch", 2, b);
   return 0;

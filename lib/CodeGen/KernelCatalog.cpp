@@ -255,9 +255,9 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
   bool sm90 = c.arch == "sm_90a";
   if (sm90) {
     // 256 bytes of mbarriers (one per weight stage; with TMA the same K
-    // tile's activations complete on it too), then stages + 2 activation tiles (no padding; wgmma
-    // reads a tile until the step after its own, and the ring runs `stages`
-    // ahead) and `stages` weight tiles: each warpgroup's tile_k / 2 bytes per
+    // tile's activations complete on it too), then stages + 2 activation
+    // tiles (no padding; wgmma reads a tile until the step after its own,
+    // and the ring runs `stages` ahead) and `stages` weight tiles: each warpgroup's tile_k / 2 bytes per
     // row and, per group, the 64 rows' f16 scales of each group the tile
     // touches.
     int64_t groupsPerTile =
