@@ -97,9 +97,11 @@ __device__ __forceinline__ void mbar_wait(u32 bar, u32 parity) {
 }
 // Thread-block clusters (split-K reduction through distributed shared
 // memory).
-__device__ __forceinline__ void cluster_sync() {
-  asm volatile("barrier.cluster.arrive.release.aligned;\n"
-               "barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+__device__ __forceinline__ void cluster_arrive_release() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\n" ::: "memory");
+}
+__device__ __forceinline__ void cluster_wait_acquire() {
+  asm volatile("barrier.cluster.wait.acquire.aligned;\n" ::: "memory");
 }
 // A cluster barrier that orders nothing: for "nobody leaves while its
 // shared memory may still be read", where every remote load's value has
@@ -167,15 +169,31 @@ __device__ __forceinline__ int ld_acquire_s32(const int *p) {
   return v;
 }
 
+__device__ __forceinline__ float ld_global_f32(const float *p) {
+  float v;
+  asm volatile("ld.global.f32 %0, [%1];\n" : "=f"(v) : "l"(p) : "memory");
+  return v;
+}
+// A remote pair of int32 (distributed shared memory).
+__device__ __forceinline__ int2 ld_cluster_v2_s32(u32 addr) {
+  int2 v;
+  asm volatile("ld.shared::cluster.v2.s32 {%0, %1}, [%2];\n"
+               : "=r"(v.x), "=r"(v.y)
+               : "r"(addr)
+               : "memory");
+  return v;
+}
+
+// The kernel body, shared by the two entry points below (which differ only
+// in their cluster shape).
 template <int N, int K, int GROUP, int TILE_M, int TILE_N, int TILE_K,
-          int STAGES, int WARPS, int SPLIT_K, bool STREAM_K = false>
-__global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
-    w4a8_gemm_sm90(const i8 *__restrict__ x, const float *__restrict__ s_tok,
-                   const u8 *__restrict__ w, const float *__restrict__ s_ch,
-                   const __half *__restrict__ s_grp,
-                   const __half *__restrict__ bias, __half *__restrict__ y,
-                   int M, int *__restrict__ workspace,
-                   const __grid_constant__ TmaMap x_map) {
+          int STAGES, int WARPS, int SPLIT_K, bool STREAM_K>
+__device__ __forceinline__ void
+w4a8_gemm_sm90_body(const i8 *__restrict__ x, const float *__restrict__ s_tok,
+                    const u8 *__restrict__ w, const float *__restrict__ s_ch,
+                    const __half *__restrict__ s_grp,
+                    const __half *__restrict__ bias, __half *__restrict__ y,
+                    int M, int *__restrict__ workspace, const TmaMap &x_map) {
   constexpr int THREADS = WARPS * 32;
   constexpr int WGS = WARPS / 4;
   constexpr int MB = TILE_M / 8;
@@ -534,43 +552,81 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     const int nrow0 = nt * TILE_N + warp * 16, m0 = mt * TILE_M;
     main_loop(acc, rc, nt, mt, kt_first, KT, 0);
     unscale(acc);
-    if (SPLIT_K == 1) {
+    if constexpr (SPLIT_K == 1) {
       store_tile(acc, rc, nt, mt);
     } else {
       // The SPLIT_K CTAs of an output tile form a cluster: each leaves its
-      // int32 partials in its own shared memory (the drained ring), and CTA
-      // r sums accumulator slots i with i % SPLIT_K == r over the whole
-      // cluster (distributed shared memory) and writes those outputs. No
-      // workspace, no atomics; integer sums are exact in any order.
-      // SLOTS * THREADS int32 = TILE_M * TILE_N * 4 bytes at the start of
+      // int32 partials in its own shared memory (the drained ring), as
+      // pairs (the two tokens of a fragment's weight row, 8-byte stores),
+      // and CTA r sums pairs u with u % SPLIT_K == r over the whole cluster
+      // (distributed shared memory) and writes those outputs. No
+      // workspace, no atomics; integer sums are exact in any order. Every
+      // remote load of a CTA is issued before any is used, and the
+      // outputs' token scales are requested before the cluster barrier:
+      // one latency of each, where a slot at a time (scalar loads, then the
+      // scale) took one per slot (M = 16, k = 4: about 1.5 us of 7).
+      // PAIRS * THREADS int2 = TILE_M * TILE_N * 4 bytes at the start of
       // the dynamic shared memory (launchGeometry sizes it for both uses).
-      constexpr int SLOTS = MB * 4;
-      static_assert(SLOTS * THREADS == TILE_M * TILE_N, "one int32 per output");
-      int *red = reinterpret_cast<int *>(smem);
+      constexpr int PAIRS = MB * 2; // (mb, h): acc[mb][2h], acc[mb][2h + 1]
+      constexpr int MINE = (PAIRS + SPLIT_K - 1) / SPLIT_K;
+      static_assert(PAIRS * THREADS * 2 == TILE_M * TILE_N,
+                    "one int32 per output");
+      int2 *red = reinterpret_cast<int2 *>(smem);
       // Every warpgroup's wgmma and copies are done with the ring.
       __syncthreads();
 #pragma unroll
       for (int mb = 0; mb < MB; ++mb)
 #pragma unroll
-        for (int i = 0; i < 4; ++i)
-          red[(mb * 4 + i) * THREADS + tid] = acc[mb][i];
-      cluster_sync();
-      const u32 rank = cluster_ctarank();
-      const u32 mine = smem_addr(red);
+        for (int h = 0; h < 2; ++h)
+          red[(mb * 2 + h) * THREADS + tid] =
+              make_int2(acc[mb][2 * h], acc[mb][2 * h + 1]);
+      const int rank = static_cast<int>(cluster_ctarank());
+      // This CTA's pairs: u = q * SPLIT_K + rank (u < PAIRS), tokens
+      // m0 + 8 (u / 2) + 2 tig + {0, 1}, weight row nrow0 + gid + 8 (u % 2).
+      const int tok0 = m0 + 2 * (lane & 3);
+      cluster_arrive_release();
+      float st[MINE][2];
 #pragma unroll
-      for (int mb = 0; mb < MB; ++mb)
+      for (int q = 0; q < MINE; ++q) {
+        const int u = min(q * SPLIT_K + rank, PAIRS - 1);
+        const int m = tok0 + 8 * (u / 2);
+        // Coherent loads: ptxas sinks read-only (.nc) ones past the wait.
+        st[q][0] = m < M ? ld_global_f32(s_tok + m) : 0.0f;
+        st[q][1] = m + 1 < M ? ld_global_f32(s_tok + m + 1) : 0.0f;
+      }
+      cluster_wait_acquire();
+      const u32 mine = smem_addr(red) + 8u * tid;
+      u32 peer[SPLIT_K];
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const int slot = mb * 4 + i;
-          if (slot % SPLIT_K != static_cast<int>(rank))
-            continue;
-          int sum = 0;
+      for (int p = 0; p < SPLIT_K; ++p)
+        peer[p] = mapa_cluster(mine, p);
+      int2 sum[MINE];
 #pragma unroll
-          for (int p = 0; p < SPLIT_K; ++p)
-            sum += ld_cluster_s32(
-                mapa_cluster(mine + 4u * (slot * THREADS + tid), p));
-          frag_store_one<N>(sum, rc, nrow0, m0, mb, i, M, s_tok, has_bias, y);
+      for (int q = 0; q < MINE; ++q) {
+        const int u = min(q * SPLIT_K + rank, PAIRS - 1);
+        sum[q] = make_int2(0, 0);
+#pragma unroll
+        for (int p = 0; p < SPLIT_K; ++p) {
+          const int2 v = ld_cluster_v2_s32(peer[p] + 8u * u * THREADS);
+          sum[q].x += v.x;
+          sum[q].y += v.y;
         }
+      }
+      const int n = nrow0 + (lane >> 2);
+#pragma unroll
+      for (int q = 0; q < MINE; ++q) {
+        const int u = q * SPLIT_K + rank;
+        if (u >= PAIRS)
+          break;
+        const int h = u % 2, m = tok0 + 8 * (u / 2);
+        const float sc = h ? rc.s_ch[1] : rc.s_ch[0];
+        const float bs = h ? rc.bias[1] : rc.bias[0];
+        __half *dst = y + static_cast<size_t>(m) * N + n + 8 * h;
+        if (m < M)
+          dst[0] = epilogue(sum[q].x, st[q][0], sc, bs, has_bias);
+        if (m + 1 < M)
+          dst[N] = epilogue(sum[q].y, st[q][1], sc, bs, has_bias);
+      }
       // No CTA leaves while its partials may still be read.
       cluster_sync_relaxed();
     }
@@ -669,6 +725,45 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     unscale(acc);
     store_tile(acc, rc, t % TILES_N, t / TILES_N);
   }
+}
+
+// One CTA per output tile (split_k = 1) or stream-K: no cluster. A kernel
+// compiled with cluster dimensions launches slower even when they are
+// (1, 1, 1): 0.05-0.45 us more per launch for 96-264 CTAs in a graph on
+// the H100, more with programmatic launch (docs/kernels.md, "Launch cost
+// of a cluster").
+template <int N, int K, int GROUP, int TILE_M, int TILE_N, int TILE_K,
+          int STAGES, int WARPS, int SPLIT_K, bool STREAM_K = false>
+__global__ void __launch_bounds__(WARPS * 32)
+    w4a8_gemm_sm90(const i8 *__restrict__ x, const float *__restrict__ s_tok,
+                   const u8 *__restrict__ w, const float *__restrict__ s_ch,
+                   const __half *__restrict__ s_grp,
+                   const __half *__restrict__ bias, __half *__restrict__ y,
+                   int M, int *__restrict__ workspace,
+                   const __grid_constant__ TmaMap x_map) {
+  static_assert(SPLIT_K == 1, "split_k > 1: w4a8_gemm_sm90_cluster");
+  w4a8_gemm_sm90_body<N, K, GROUP, TILE_M, TILE_N, TILE_K, STAGES, WARPS,
+                      SPLIT_K, STREAM_K>(x, s_tok, w, s_ch, s_grp, bias, y, M,
+                                         workspace, x_map);
+}
+
+// Cluster split-K: the SPLIT_K CTAs of an output tile are one cluster.
+template <int N, int K, int GROUP, int TILE_M, int TILE_N, int TILE_K,
+          int STAGES, int WARPS, int SPLIT_K>
+__global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
+    w4a8_gemm_sm90_cluster(const i8 *__restrict__ x,
+                           const float *__restrict__ s_tok,
+                           const u8 *__restrict__ w,
+                           const float *__restrict__ s_ch,
+                           const __half *__restrict__ s_grp,
+                           const __half *__restrict__ bias,
+                           __half *__restrict__ y, int M,
+                           int *__restrict__ workspace,
+                           const __grid_constant__ TmaMap x_map) {
+  static_assert(SPLIT_K > 1, "split_k = 1: w4a8_gemm_sm90");
+  w4a8_gemm_sm90_body<N, K, GROUP, TILE_M, TILE_N, TILE_K, STAGES, WARPS,
+                      SPLIT_K, false>(x, s_tok, w, s_ch, s_grp, bias, y, M,
+                                      workspace, x_map);
 }
 
 } // namespace qqq

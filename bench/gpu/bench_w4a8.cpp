@@ -30,6 +30,9 @@
 //                   tile_n tile_k stages warps split_k stream_k", e.g. a
 //                   tuning table through bench/gpu/tuning_to_configs.py;
 //                   buckets without a line take the default)
+//                   [--no-check] (time --configs without the bit-exact
+//                   check: for knock-out variants of the templates whose
+//                   results are wrong on purpose)
 //
 //===----------------------------------------------------------------------===//
 #include "../../test/gpu/gpu_harness.h"
@@ -390,7 +393,7 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket,
 
 int main(int argc, char **argv) {
   std::string repo = ".", csvPath = "bench_w4a8.csv", tuningOut, configsPath;
-  bool tune = false, quick = false, verbose = false;
+  bool tune = false, quick = false, verbose = false, noCheck = false;
   std::string onlyShape;
   int64_t onlyBucket = -1, onlyGroup = -1, maxM = 0;
   for (int i = 1; i < argc; ++i) {
@@ -419,6 +422,8 @@ int main(int argc, char **argv) {
       maxM = std::atoll(argv[++i]);
     else if (a == "--configs" && i + 1 < argc)
       configsPath = argv[++i];
+    else if (a == "--no-check")
+      noCheck = true;
     else {
       std::fprintf(stderr, "unknown argument '%s'\n", a.c_str());
       return 2;
@@ -526,7 +531,11 @@ int main(int argc, char **argv) {
       given[k] = c;
     }
   }
-  const bool check = tune || !given.empty();
+  if (noCheck && (tune || given.empty())) {
+    std::fprintf(stderr, "--no-check only applies to --configs runs\n");
+    return 2;
+  }
+  const bool check = tune || (!given.empty() && !noCheck);
   std::map<TuneKey, std::vector<GemmConfig>> cands;
   for (const NamedShape &ns : shapes)
     for (int64_t G : groups) {

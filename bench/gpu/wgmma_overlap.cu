@@ -28,6 +28,9 @@
 //   rs_ch_one    both, with one wait per step: the activations complete on
 //                the weight slot's mbarrier, waited before widening a step
 //                ahead (the GEMM since the tenth session)
+//   rs_ch_early  rs_ch_one with the wait split: mbarrier.test_wait right
+//                after the CTA barrier, its answer read after wait_group
+//                (try_wait only where the phase was not yet complete)
 // Prints MACs per clock per SM (of 4096, the int8 dense peak) and cycles per
 // K step; the stmatrix variants' checksums must equal their RS twins'.
 // Build and run on the GPU machine: bash bench/gpu/run_wgmma_overlap.sh
@@ -53,17 +56,35 @@ using namespace qqq;
   } while (0)
 
 enum Mode { RS, SS, RS_CH, RS_GRP, RS_CH_ALU, SS_CH_ALU, SS_STSM_CH, SS_STSM_GRP,
-            RS_CH_RING, RS_CH_MBAR, RS_CH_BOTH, RS_CH_ONE };
+            RS_CH_RING, RS_CH_MBAR, RS_CH_BOTH, RS_CH_ONE, RS_CH_EARLY };
+
+// Whether the phase of `parity` has completed, without blocking (the
+// rs_ch_early step reads the answer well after asking).
+__device__ __forceinline__ u32 mbar_test(u32 bar, u32 parity) {
+  u32 done;
+  asm volatile("{\n.reg .pred p;\n"
+               "mbarrier.test_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+               "selp.u32 %0, 1, 0, p;\n}\n"
+               : "=r"(done)
+               : "r"(bar), "r"(parity)
+               : "memory");
+  return done;
+}
 
 // The GEMM's ring depths at 4 stages: activation slots, weight slots.
 constexpr int X_RING = 6, W_RING = 4;
 
 __host__ __device__ constexpr bool widens(Mode m) { return m != RS && m != SS; }
 __host__ __device__ constexpr bool rings(Mode m) {
-  return m == RS_CH_RING || m == RS_CH_BOTH || m == RS_CH_ONE;
+  return m == RS_CH_RING || m == RS_CH_BOTH || m == RS_CH_ONE ||
+         m == RS_CH_EARLY;
 }
 __host__ __device__ constexpr bool mbars(Mode m) {
-  return m == RS_CH_MBAR || m == RS_CH_BOTH || m == RS_CH_ONE;
+  return m == RS_CH_MBAR || m == RS_CH_BOTH || m == RS_CH_ONE ||
+         m == RS_CH_EARLY;
+}
+__host__ __device__ constexpr bool oneWait(Mode m) {
+  return m == RS_CH_ONE || m == RS_CH_EARLY;
 }
 __host__ __device__ constexpr bool group(Mode m) { return m == RS_GRP || m == SS_STSM_GRP; }
 __host__ __device__ constexpr bool extraAlu(Mode m) { return m == RS_CH_ALU || m == SS_CH_ALU; }
@@ -191,12 +212,15 @@ __global__ void __launch_bounds__(WGS * 128)
   auto step = [&](u32(&acur)[2][2][4], u32(&anext)[2][2][4], int it) {
     if (widens(MODE))
       __syncthreads();
+    const u32 w_next = bar0 + 8 * (X_RING + (it + 1) % W_RING);
+    const u32 w_parity = ((it + 1) / W_RING) & 1;
+    const u32 landed = MODE == RS_CH_EARLY ? mbar_test(w_next, w_parity) : 0;
     if (mbars(MODE)) {
       if (tid == 0) { // tile it + 4's copies: activation slot, weight slot
         mbar_expect_tx(bar0 + 8 * ((it + W_RING) % X_RING), 0);
         mbar_expect_tx(bar0 + 8 * (X_RING + it % W_RING), 0);
       }
-      if (MODE != RS_CH_ONE)
+      if (!oneWait(MODE))
         mbar_wait(bar0 + 8 * (it % X_RING), (it / X_RING) & 1);
     }
     const u32 b_slot = b_base + (it % X_SLOTS) * B_BYTES;
@@ -219,9 +243,8 @@ __global__ void __launch_bounds__(WGS * 128)
     asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
     asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
     fence_acc<NT / 8>(acc);
-    if (mbars(MODE))
-      mbar_wait(bar0 + 8 * (X_RING + (it + 1) % W_RING),
-                ((it + 1) / W_RING) & 1);
+    if (mbars(MODE) && !landed)
+      mbar_wait(w_next, w_parity);
     if (widens(MODE))
       widen(anext, rings(MODE) ? it % W_SLOTS : it & 1);
     if (staged(MODE))
@@ -314,6 +337,7 @@ template <int NT, int WGS> void kstep(const Buffers &b, bool baseline) {
   run<NT, WGS, RS_CH_MBAR>("rs_ch_mbar", 1, b);
   run<NT, WGS, RS_CH_BOTH>("rs_ch_both", 1, b);
   run<NT, WGS, RS_CH_ONE>("rs_ch_one", 1, b);
+  run<NT, WGS, RS_CH_EARLY>("rs_ch_early", 1, b);
 }
 
 int main(int argc, char **argv) {

@@ -224,10 +224,15 @@ std::optional<std::string> whyInvalid(const GemmConfig &c,
 }
 
 std::string instantiationExpression(const GemmConfig &c, const GemmShape &s) {
-  auto family = gemmFamilyForArch(c.arch);
+  KernelFamily family =
+      gemmFamilyForArch(c.arch).value_or(KernelFamily::W4A8GemmSm90);
   std::ostringstream os;
-  os << "qqq::" << familyName(family.value_or(KernelFamily::W4A8GemmSm90))
-     << "<" << s.N << ", " << s.K << ", " << s.groupSize << ", " << c.tileM
+  os << "qqq::" << familyName(family);
+  // sm_90a cluster split-K has its own entry point (the only one compiled
+  // with cluster dimensions, which make a launch slower).
+  if (family == KernelFamily::W4A8GemmSm90 && c.splitK > 1)
+    os << "_cluster";
+  os << "<" << s.N << ", " << s.K << ", " << s.groupSize << ", " << c.tileM
      << ", " << c.tileN << ", " << c.tileK << ", " << c.stages << ", "
      << c.warps << ", " << c.splitK;
   // The stream-K flag is a trailing template parameter (default false).

@@ -9,10 +9,10 @@
 // One gpu.binary per generated kernel, holding its PTX for sm_90a; the
 // properties record the template instance and its launch rules.
 // CHECK: module attributes {gpu.container_module}
-// CHECK: gpu.binary @[[PC16:qqq_w4a8_gemm_sm90_[0-9]+]] [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a">, properties = {args = ["x", "s_tok", "w_packed", "s_ch", "s_grp", "bias", "y", "M", "workspace", "x_map"], block = array<i64: 128, 1, 1>, entry = "[[PC16E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 16, 64, 256, 4, 4, 2>", family = "w4a8_gemm_sm90", grid = [4, array<i64: 1, 16, 0>, 2], programmatic_launch = true, shared_bytes = 58624 : i64, workspace_bytes = 0 : i64}, assembly = "{{.*}}.target sm_90a{{.*}}.entry [[PC16E]]({{.*}}wgmma.mma_async{{.*}}">]
-// CHECK: gpu.binary @[[PC0:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PC0E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 128, 256, 128, 4, 16, 4>"{{.*}}.entry [[PC0E]](
+// CHECK: gpu.binary @[[PC16:qqq_w4a8_gemm_sm90_[0-9]+]] [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a">, properties = {args = ["x", "s_tok", "w_packed", "s_ch", "s_grp", "bias", "y", "M", "workspace", "x_map"], block = array<i64: 128, 1, 1>, entry = "[[PC16E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90_cluster<256, 512, 0, 16, 64, 256, 4, 4, 2>", family = "w4a8_gemm_sm90", grid = [4, array<i64: 1, 16, 0>, 2], programmatic_launch = true, shared_bytes = 58624 : i64, workspace_bytes = 0 : i64}, assembly = "{{.*}}.target sm_90a{{.*}}.entry [[PC16E]]({{.*}}wgmma.mma_async{{.*}}">]
+// CHECK: gpu.binary @[[PC0:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PC0E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90_cluster<256, 512, 0, 128, 256, 128, 4, 16, 4>"{{.*}}.entry [[PC0E]](
 // CHECK: gpu.binary @[[PG16:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PG16E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<128, 256, 128, 16, 64, 256, 4, 4, 1>"
-// CHECK: gpu.binary @[[PG0:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PG0E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<128, 256, 128, 256, 128, 128, 4, 8, 2>"
+// CHECK: gpu.binary @[[PG0:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PG0E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90_cluster<128, 256, 128, 256, 128, 128, 4, 8, 2>"
 // CHECK: gpu.binary @[[QA:qqq_quantize_act_[0-9]+]] {{.*}}args = ["x", "q", "s_tok", "M"], block = array<i64: 256, 1, 1>, entry = "[[QAE:[_A-Za-z0-9]+]]", expression = "qqq::quantize_act<512, 256>"{{.*}}grid = [array<i64: 1, 1, 0>, 1, 1], programmatic_launch = true
 // CHECK: gpu.binary @[[RN:qqq_rms_norm_quantize_[0-9]+]] {{.*}}args = ["x", "gamma", "epsilon", "q", "s_tok", "M"]{{.*}}entry = "[[RNE:[_A-Za-z0-9]+]]", expression = "qqq::rms_norm_quantize<256, 256>"
 
@@ -95,7 +95,7 @@
 // The map encoder, declared once (MLIR C interface).
 // CHECK: func.func private @qqq_encode_activation_map(memref<?x?xi8>, i64, memref<16xi64>) attributes {llvm.emit_c_interface}
 
-// ROUNDTRIP: gpu.launch_func  @qqq_w4a8_gemm_sm90_0::@_ZN3qqq14w4a8_gemm_sm90
+// ROUNDTRIP: gpu.launch_func  @qqq_w4a8_gemm_sm90_0::@_ZN3qqq22w4a8_gemm_sm90_cluster
 
 func.func @per_channel(%x: tensor<?x512xi8>, %s: tensor<?x1xf32>) -> tensor<?x256xf16> {
   %w = arith.constant dense<17> : tensor<256x256xi8>

@@ -165,9 +165,12 @@ std::optional<std::string> whyInvalid(const GemmConfig &config,
                                       const GemmShape &shape);
 
 /// NVRTC name expression, e.g.
-///   "qqq::w4a8_gemm_sm90<4096, 4096, 0, 16, 64, 128, 4, 4, 4>"
+///   "qqq::w4a8_gemm_sm90<4096, 4096, 0, 16, 64, 128, 4, 4, 1>"
+///   "qqq::w4a8_gemm_sm90_cluster<4096, 4096, 0, 16, 64, 128, 4, 4, 4>"
 /// template parameters: <N, K, GROUP, TILE_M, TILE_N, TILE_K, STAGES, WARPS,
-/// SPLIT_K[, STREAM_K = true when streamK > 0]>; the stream-K grid is
+/// SPLIT_K[, STREAM_K = true when streamK > 0]>; sm_90a split-K (> 1) is
+/// the `_cluster` entry point, the only one with cluster dimensions (the
+/// family stays w4a8_gemm_sm90). The stream-K grid is
 /// launchGeometry's (streamK CTAs), the kernel divides the work by gridDim.
 /// Precondition: !whyInvalid(config, shape).
 std::string instantiationExpression(const GemmConfig &config,

@@ -116,6 +116,27 @@ TEST(KernelCatalog, Sm90SplitsKUnevenly) {
   EXPECT_EQ(defaultConfig(down, 1, "sm_80").splitK, 2);
 }
 
+// sm90 split-K is its own entry point, the one compiled with cluster
+// dimensions (a cluster of one launches slower); sm80 splits through a
+// workspace, one entry point.
+TEST(KernelCatalog, Sm90ClusterEntryPointOnlyForSplitK) {
+  GemmShape down{4096, 11008, 0};
+  GemmConfig c = sm90(16, 4, 256, 4);
+  EXPECT_EQ(instantiationExpression(c, down),
+            "qqq::w4a8_gemm_sm90<4096, 11008, 0, 16, 64, 256, 4, 4, 1>");
+  c.splitK = 3;
+  EXPECT_EQ(instantiationExpression(c, down),
+            "qqq::w4a8_gemm_sm90_cluster<4096, 11008, 0, 16, 64, 256, 4, 4, "
+            "3>");
+  c.arch = "sm_80";
+  c.tileN = 64;
+  c.tileK = 128;
+  c.splitK = 2;
+  ASSERT_FALSE(whyInvalid(c, down));
+  EXPECT_EQ(instantiationExpression(c, down).rfind("qqq::w4a8_gemm_sm80<", 0),
+            0u);
+}
+
 // Stream-K: a persistent grid of stream_k CTAs whatever M is, a workspace
 // of one tile of int32 partials plus one flag per CTA, the STREAM_K
 // template flag; only sm90 with split_k 1 and a bounded M bucket.
