@@ -174,6 +174,36 @@ __device__ __forceinline__ float ld_global_f32(const float *p) {
   asm volatile("ld.global.f32 %0, [%1];\n" : "=f"(v) : "l"(p) : "memory");
   return v;
 }
+// Two epilogue outputs (same weight row, tokens t and t + 1) as one f16x2:
+// the packed conversion rounds each half as __float2half_rn does.
+__device__ __forceinline__ u32 epilogue_pair(int a0, int a1, float s_tok0,
+                                             float s_tok1, float s_ch,
+                                             float bias, bool has_bias) {
+  float y0 = __fmul_rn(__int2float_rn(a0), __fmul_rn(s_tok0, s_ch));
+  float y1 = __fmul_rn(__int2float_rn(a1), __fmul_rn(s_tok1, s_ch));
+  if (has_bias) {
+    y0 = __fadd_rn(y0, bias);
+    y1 = __fadd_rn(y1, bias);
+  }
+  __half2 h = __floats2half2_rn(y0, y1);
+  return *reinterpret_cast<u32 *>(&h);
+}
+// Transposing 8x8 b16 matrix stores (the accumulator fragment layout in,
+// [token][weight] rows out); lanes 8k..8k+7 give matrix k's row addresses.
+__device__ __forceinline__ void stmatrix_x4_trans(u32 addr, u32 r0, u32 r1,
+                                                  u32 r2, u32 r3) {
+  asm volatile("stmatrix.sync.aligned.m8n8.x4.trans.shared.b16 [%0], {%1, "
+               "%2, %3, %4};\n" ::"r"(addr),
+               "r"(r0), "r"(r1), "r"(r2), "r"(r3)
+               : "memory");
+}
+__device__ __forceinline__ void stmatrix_x2_trans(u32 addr, u32 r0, u32 r1) {
+  asm volatile(
+      "stmatrix.sync.aligned.m8n8.x2.trans.shared.b16 [%0], {%1, %2};\n" ::"r"(
+          addr),
+      "r"(r0), "r"(r1)
+      : "memory");
+}
 // A remote pair of int32 (distributed shared memory).
 __device__ __forceinline__ int2 ld_cluster_v2_s32(u32 addr) {
   int2 v;
@@ -517,18 +547,38 @@ w4a8_gemm_sm90_body(const i8 *__restrict__ x, const float *__restrict__ s_tok,
     const int m0 = mt * TILE_M;
     __half *tile = reinterpret_cast<__half *>(smem);
     __syncthreads(); // every warpgroup's wgmma and copies are done with the rings
+    // Per token block mb, this warp's two 8x8 blocks (weight rows gid and
+    // gid + 8 of its 16, tokens 2 tig and 2 tig + 1) go out as f16x2 pairs
+    // through transposing stmatrix, two token blocks per x4 (one STS.U16 per
+    // output before). Lane l addresses row l % 8 of matrix l / 8: token
+    // block mb + l / 16, weight half (l / 8) % 2. Token rows past M hold
+    // whatever their (zero) scale gives; they are not copied out.
+    const int tig2 = 2 * (lane & 3);
+    const u32 row_addr =
+        smem_addr(tile) +
+        2u * (((lane >> 4) * 8 + (lane & 7)) * Y_STRIDE + warp * 16 +
+              ((lane >> 3) & 1) * 8);
+    auto pairs = [&](int mb, u32 &lo, u32 &hi) {
+      const int m = m0 + 8 * mb + tig2;
+      const float t0 = m < M ? s_tok[m] : 0.0f;
+      const float t1 = m + 1 < M ? s_tok[m + 1] : 0.0f;
+      lo = epilogue_pair(acc[mb][0], acc[mb][1], t0, t1, rc.s_ch[0],
+                         rc.bias[0], has_bias);
+      hi = epilogue_pair(acc[mb][2], acc[mb][3], t0, t1, rc.s_ch[1],
+                         rc.bias[1], has_bias);
+    };
 #pragma unroll
-    for (int mb = 0; mb < MB; ++mb)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        int col, r; // the fragment's weight row and token within the tile
-        frag_coord(warp * 16, 0, mb, i, col, r);
-        const int m = m0 + r;
-        tile[r * Y_STRIDE + col] =
-            m < M ? epilogue(acc[mb][i], s_tok[m], rc.s_ch[i / 2],
-                             rc.bias[i / 2], has_bias)
-                  : __float2half_rn(0.0f);
-      }
+    for (int mb = 0; mb + 1 < MB; mb += 2) {
+      u32 r0, r1, r2, r3;
+      pairs(mb, r0, r1);
+      pairs(mb + 1, r2, r3);
+      stmatrix_x4_trans(row_addr + 2u * 8 * mb * Y_STRIDE, r0, r1, r2, r3);
+    }
+    if constexpr (MB % 2 == 1) {
+      u32 r0, r1;
+      pairs(MB - 1, r0, r1);
+      stmatrix_x2_trans(row_addr + 2u * 8 * (MB - 1) * Y_STRIDE, r0, r1);
+    }
     __syncthreads();
     constexpr int ROW_CHUNKS = TILE_N / 8;
 #pragma unroll
