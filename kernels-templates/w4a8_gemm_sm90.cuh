@@ -17,8 +17,9 @@
 // the same K tile's weights, so each step waits once; the tensor map `x_map`
 // is the host's), the others by per-thread cp.async. The K tiles
 // split over SPLIT_K CTAs (unevenly where they must), which form a cluster
-// and sum their int32 partials through distributed shared memory (no
-// workspace); or (STREAM_K) a persistent grid shares the (tile, K tile)
+// (the entry point w4a8_gemm_sm90_cluster; w4a8_gemm_sm90 has no cluster
+// dimensions) and sum their int32 partials through distributed shared
+// memory (no workspace); or (STREAM_K) a persistent grid shares the (tile, K tile)
 // iterations evenly and sums split tiles through a workspace. Weight copies
 // start before griddepcontrol.wait (programmatic dependent launch).
 // Contract: include/qqq/CodeGen/KernelCatalog.h.
@@ -121,14 +122,6 @@ __device__ __forceinline__ u32 mapa_cluster(u32 addr, u32 rank) {
                : "=r"(r)
                : "r"(addr), "r"(rank));
   return r;
-}
-__device__ __forceinline__ int ld_cluster_s32(u32 addr) {
-  int v;
-  asm volatile("ld.shared::cluster.s32 %0, [%1];\n"
-               : "=r"(v)
-               : "r"(addr)
-               : "memory");
-  return v;
 }
 // A CUtensorMap (128 bytes, 64-aligned), passed by value as a
 // __grid_constant__ kernel parameter; encoded by the host
@@ -612,9 +605,10 @@ w4a8_gemm_sm90_body(const i8 *__restrict__ x, const float *__restrict__ s_tok,
       // (distributed shared memory) and writes those outputs. No
       // workspace, no atomics; integer sums are exact in any order. Every
       // remote load of a CTA is issued before any is used, and the
-      // outputs' token scales are requested before the cluster barrier:
-      // one latency of each, where a slot at a time (scalar loads, then the
-      // scale) took one per slot (M = 16, k = 4: about 1.5 us of 7).
+      // outputs' token scales are loaded between the cluster barrier's
+      // arrive and its wait: one latency of each, where a slot at a time
+      // (scalar loads, then the scale) took one per slot (M = 16, k = 4:
+      // about 1.5 us of 7).
       // PAIRS * THREADS int2 = TILE_M * TILE_N * 4 bytes at the start of
       // the dynamic shared memory (launchGeometry sizes it for both uses).
       constexpr int PAIRS = MB * 2; // (mb, h): acc[mb][2h], acc[mb][2h + 1]
