@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Merges partial tuning tables (a re-search of some shapes or buckets,
+`bench_w4a8 --tune --bucket B --shape S --tuning-out S.json`) into a
+committed one:
+
+  python3 bench/gpu/merge_tuning.py tuning/<gpu>.json S1.json [S2.json ...]
+
+An entry of a partial table replaces the table's entry with the same
+(arch, n, k, group, max_m), or is added after the others. Prints one line
+per entry whose configuration changed. Both must be qqq-tuning-v1 tables of
+the same GPU; on any error nothing is written. The table is written to a
+temporary file and renamed over the original, one entry per line.
+"""
+import json
+import os
+import sys
+
+CONFIG = ("tile_m", "tile_n", "tile_k", "stages", "warps", "split_k")
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            table = json.load(f)
+    except OSError as e:
+        sys.exit(f"{path}: {e.strerror}")
+    except json.JSONDecodeError as e:
+        sys.exit(f"{path}: not JSON ({e.msg}, line {e.lineno})")
+    if not isinstance(table, dict) or table.get("format") != "qqq-tuning-v1":
+        sys.exit(f"{path}: format is not qqq-tuning-v1")
+    if not isinstance(table.get("entries"), list):
+        sys.exit(f"{path}: no entries list")
+    for i, e in enumerate(table["entries"]):
+        missing = [k for k in ("arch", "n", "k", "group", "max_m") + CONFIG
+                   if k not in e]
+        if missing:
+            sys.exit(f"{path}: entry {i} lacks {', '.join(missing)}")
+    return table
+
+
+def key(e):
+    return (e["arch"], e["n"], e["k"], e["group"], e["max_m"])
+
+
+def config(e):
+    return " ".join(str(e[k]) for k in CONFIG) + f" sk{e.get('stream_k', 0)}"
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit("usage: merge_tuning.py TABLE.json PARTIAL.json...")
+    path = sys.argv[1]
+    table = load(path)
+    index = {key(e): i for i, e in enumerate(table["entries"])}
+    changed = added = 0
+    for partial_path in sys.argv[2:]:
+        partial = load(partial_path)
+        if partial["gpu"] != table["gpu"]:
+            sys.exit(f"{partial_path}: tuned on '{partial['gpu']}', the table "
+                     f"is for '{table['gpu']}'")
+        for e in partial["entries"]:
+            k = key(e)
+            name = " ".join(str(v) for v in k)
+            if k in index:
+                old = table["entries"][index[k]]
+                if config(old) != config(e):
+                    print(f"{name}: {config(old)} -> {config(e)}")
+                    changed += 1
+                table["entries"][index[k]] = e
+            else:
+                index[k] = len(table["entries"])
+                table["entries"].append(e)
+                print(f"{name}: added {config(e)}")
+                added += 1
+    lines = ",\n".join("    " + json.dumps(e) for e in table["entries"])
+    text = ('{\n  "format": %s,\n  "gpu": %s,\n  "entries": [\n%s\n  ]\n}\n'
+            % (json.dumps(table["format"]), json.dumps(table["gpu"]), lines))
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    print(f"{path}: {len(table['entries'])} entries, {changed} changed, "
+          f"{added} added")
+
+
+if __name__ == "__main__":
+    main()
