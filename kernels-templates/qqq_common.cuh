@@ -141,14 +141,28 @@ __device__ __forceinline__ void mma_s8_16832(int c[4], const u32 a[4],
 }
 
 // The W4A8 epilogue, operation by operation (no FMA contraction); `bias`
-// is added only when `has_bias` (adding 0 would turn -0 into +0).
-__device__ __forceinline__ __half epilogue(int acc, float s_tok, float s_ch,
-                                           float bias, bool has_bias) {
+// is added only when `has_bias` (adding 0 would turn -0 into +0). The f32
+// value before the one rounding to f16:
+__device__ __forceinline__ float epilogue_f32(int acc, float s_tok, float s_ch,
+                                              float bias, bool has_bias) {
   float t = __fmul_rn(s_tok, s_ch);
   float y = __fmul_rn(__int2float_rn(acc), t);
   if (has_bias)
     y = __fadd_rn(y, bias);
-  return __float2half_rn(y);
+  return y;
+}
+__device__ __forceinline__ __half epilogue(int acc, float s_tok, float s_ch,
+                                           float bias, bool has_bias) {
+  return __float2half_rn(epilogue_f32(acc, s_tok, s_ch, bias, has_bias));
+}
+// Two outputs of one weight row (tokens t and t + 1) as one f16x2: the
+// packed conversion rounds each half as __float2half_rn does.
+__device__ __forceinline__ u32 epilogue_pair(int a0, int a1, float s_tok0,
+                                             float s_tok1, float s_ch,
+                                             float bias, bool has_bias) {
+  __half2 h = __floats2half2_rn(epilogue_f32(a0, s_tok0, s_ch, bias, has_bias),
+                                epilogue_f32(a1, s_tok1, s_ch, bias, has_bias));
+  return *reinterpret_cast<u32 *>(&h);
 }
 
 // Split-K: add this CTA's int32 partials into the workspace; the last CTA of

@@ -167,20 +167,6 @@ __device__ __forceinline__ float ld_global_f32(const float *p) {
   asm volatile("ld.global.f32 %0, [%1];\n" : "=f"(v) : "l"(p) : "memory");
   return v;
 }
-// Two epilogue outputs (same weight row, tokens t and t + 1) as one f16x2:
-// the packed conversion rounds each half as __float2half_rn does.
-__device__ __forceinline__ u32 epilogue_pair(int a0, int a1, float s_tok0,
-                                             float s_tok1, float s_ch,
-                                             float bias, bool has_bias) {
-  float y0 = __fmul_rn(__int2float_rn(a0), __fmul_rn(s_tok0, s_ch));
-  float y1 = __fmul_rn(__int2float_rn(a1), __fmul_rn(s_tok1, s_ch));
-  if (has_bias) {
-    y0 = __fadd_rn(y0, bias);
-    y1 = __fadd_rn(y1, bias);
-  }
-  __half2 h = __floats2half2_rn(y0, y1);
-  return *reinterpret_cast<u32 *>(&h);
-}
 // Transposing 8x8 b16 matrix stores (the accumulator fragment layout in,
 // [token][weight] rows out); lanes 8k..8k+7 give matrix k's row addresses.
 __device__ __forceinline__ void stmatrix_x4_trans(u32 addr, u32 r0, u32 r1,
