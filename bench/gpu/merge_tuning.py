@@ -15,31 +15,11 @@ import json
 import os
 import sys
 
-CONFIG = ("tile_m", "tile_n", "tile_k", "stages", "warps", "split_k")
-
-
-def load(path):
-    try:
-        with open(path) as f:
-            table = json.load(f)
-    except OSError as e:
-        sys.exit(f"{path}: {e.strerror}")
-    except json.JSONDecodeError as e:
-        sys.exit(f"{path}: not JSON ({e.msg}, line {e.lineno})")
-    if not isinstance(table, dict) or table.get("format") != "qqq-tuning-v1":
-        sys.exit(f"{path}: format is not qqq-tuning-v1")
-    if not isinstance(table.get("entries"), list):
-        sys.exit(f"{path}: no entries list")
-    for i, e in enumerate(table["entries"]):
-        missing = [k for k in ("arch", "n", "k", "group", "max_m") + CONFIG
-                   if k not in e]
-        if missing:
-            sys.exit(f"{path}: entry {i} lacks {', '.join(missing)}")
-    return table
+from tuning_table import CONFIG, KEY, load
 
 
 def key(e):
-    return (e["arch"], e["n"], e["k"], e["group"], e["max_m"])
+    return tuple(e[k] for k in KEY)
 
 
 def config(e):

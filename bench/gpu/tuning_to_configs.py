@@ -7,17 +7,15 @@
 so the benchmark times the committed configurations (each checked
 bit-exactly first) without searching again.
 """
-import json
 import sys
+
+from tuning_table import load
 
 
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: tuning_to_configs.py TUNING.json")
-    with open(sys.argv[1]) as f:
-        table = json.load(f)
-    if table.get("format") != "qqq-tuning-v1":
-        sys.exit(f"{sys.argv[1]}: format is not qqq-tuning-v1")
+    table = load(sys.argv[1])
     print(f"# {table['gpu']}: n k group max_m tile_m tile_n tile_k stages "
           "warps split_k stream_k")
     for e in table["entries"]:
