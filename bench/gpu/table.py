@@ -75,3 +75,16 @@ if any(acc[k]["read"] for k in acc):
         if m <= 128:
             print(f"| {g or 'ch'} | {m} | {gmean(a['read']):.2f} | {gmean(a['read_floor']):.2f} "
                   f"| {gmean(a['stream_floor']):.2f} |")
+# the weights are read once: time at M over the same shape's M = 1 time
+# (issue 7: at most 1.25 for M = 32-128)
+if any(m == 1 for (_, m) in by):
+    print("\n| group | M | time / M = 1 time (gmean) | worst shape |")
+    print("|---|---|---|---|")
+    for g in sorted({g for d in by.values() for g in d}):
+        for m in ms:
+            if m == 1 or m > 256:
+                continue
+            v = [d[g] / by[(s, 1)][g] for (s, mm), d in by.items()
+                 if mm == m and g in d and g in by.get((s, 1), {})]
+            if v:
+                print(f"| {g or 'ch'} | {m} | {gmean(v):.2f} | {max(v):.2f} |")
