@@ -21,8 +21,11 @@
 // JSON, include/qqq/CodeGen/KernelCatalog.h).
 //
 // Usage: bench_w4a8 --repo DIR [--csv FILE] [--tune --tuning-out FILE]
-//                   [--quick] [--verbose] [--iters N] [--shape NAME]
-//                   [--bucket B]  (one shape / one tuning bucket only)
+//                   [--quick] [--verbose] [--iters N]
+//                   [--shape NAME|NxK] (one shape: a name of --list-shapes
+//                   or any N x K, e.g. 14336x4096)
+//                   [--bucket B[,B...]] (only these tuning buckets)
+//                   [--list-shapes] (print the named shapes, no GPU needed)
 //                   [--group G]   (one group size only: 0 or 128)
 //                   [--max-m M]   (only the M <= M of the list)
 //                   [--configs FILE] (time these configurations, each
@@ -48,6 +51,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -62,9 +66,17 @@ using codegen::GemmShape;
 namespace {
 
 struct NamedShape {
-  const char *name;
+  std::string name;
   int64_t N, K;
 };
+// A decimal count ("16", "4096"); nullopt for anything else.
+std::optional<int64_t> parseCount(const std::string &text) {
+  if (text.empty() || text.size() > 12 ||
+      text.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stoll(text);
+}
+
 const NamedShape kShapes[] = {
     {"llama2-7b.qkv", 12288, 4096},   {"llama2-7b.o", 4096, 4096},
     {"llama2-7b.gate_up", 11008, 4096}, {"llama2-7b.down", 4096, 11008},
@@ -395,7 +407,8 @@ int main(int argc, char **argv) {
   std::string repo = ".", csvPath = "bench_w4a8.csv", tuningOut, configsPath;
   bool tune = false, quick = false, verbose = false, noCheck = false;
   std::string onlyShape;
-  int64_t onlyBucket = -1, onlyGroup = -1, maxM = 0;
+  std::vector<int64_t> onlyBuckets;
+  int64_t onlyGroup = -1, maxM = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--repo" && i + 1 < argc)
@@ -414,8 +427,25 @@ int main(int argc, char **argv) {
       iters = std::atoi(argv[++i]);
     else if (a == "--shape" && i + 1 < argc) // only this shape (by name)
       onlyShape = argv[++i];
-    else if (a == "--bucket" && i + 1 < argc) // only this tuning bucket
-      onlyBucket = std::atoll(argv[++i]);
+    else if (a == "--bucket" && i + 1 < argc) { // only these tuning buckets
+      std::string list = argv[++i];
+      for (size_t p = 0; p <= list.size();) {
+        size_t q = std::min(list.find(',', p), list.size());
+        std::optional<int64_t> b = parseCount(list.substr(p, q - p));
+        if (!b) {
+          std::fprintf(stderr, "--bucket %s: expected M buckets, e.g. 16,256\n",
+                       list.c_str());
+          return 2;
+        }
+        onlyBuckets.push_back(*b);
+        p = q + 1;
+      }
+    } else if (a == "--list-shapes") {
+      for (const NamedShape &ns : kShapes)
+        std::printf("%s %lld %lld\n", ns.name.c_str(),
+                    static_cast<long long>(ns.N), static_cast<long long>(ns.K));
+      return 0;
+    }
     else if (a == "--group" && i + 1 < argc) // only this group size
       onlyGroup = std::atoll(argv[++i]);
     else if (a == "--max-m" && i + 1 < argc) // only M <= this
@@ -429,23 +459,6 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  Device dev;
-  std::string why;
-  if (!initDevice(dev, why)) {
-    std::printf("skipped: no GPU (%s)\n", why.c_str());
-    return 77;
-  }
-  if (dev.ccMajor != 9) {
-    std::printf("skipped: the benchmark targets Hopper (sm_90a)\n");
-    return 77;
-  }
-  std::printf("device: %s, %d SMs, L2 %d B\n", dev.name.c_str(), dev.sms,
-              dev.l2Bytes);
-  Timer timer;
-  double bw = copyBandwidth(timer);
-  std::printf("copy bandwidth (read+write): %.0f GB/s\n", bw / 1e9);
-  std::fflush(stdout);
-
   std::vector<NamedShape> shapes(std::begin(kShapes), std::end(kShapes));
   std::vector<int64_t> Ms = {1, 16, 32, 64, 128, 256, 512, 1024, 4096};
   if (quick) {
@@ -470,10 +483,21 @@ int main(int argc, char **argv) {
     for (const NamedShape &ns : kShapes)
       if (onlyShape == ns.name)
         shapes.push_back(ns);
-    if (shapes.empty()) {
-      std::fprintf(stderr, "unknown shape '%s'\n", onlyShape.c_str());
+    // Any other layer as N x K (the output and input features).
+    size_t x = onlyShape.find('x');
+    std::optional<int64_t> n, k;
+    if (shapes.empty() && x != std::string::npos) {
+      n = parseCount(onlyShape.substr(0, x));
+      k = parseCount(onlyShape.substr(x + 1));
+    }
+    if (shapes.empty() && (!n || !k || *n == 0 || *k == 0)) {
+      std::fprintf(stderr,
+                   "unknown shape '%s': a name of --list-shapes or NxK\n",
+                   onlyShape.c_str());
       return 2;
     }
+    if (shapes.empty())
+      shapes.push_back({onlyShape, *n, *k});
   }
 
   // ---- kernels: defaults for every (shape, G, bucket), tuning candidates.
@@ -491,16 +515,38 @@ int main(int argc, char **argv) {
     return reqs.size() - 1;
   };
   std::vector<int64_t> tuneBuckets = codegen::mBuckets();
-  if (onlyBucket >= 0) {
-    if (std::find(tuneBuckets.begin(), tuneBuckets.end(), onlyBucket) ==
-        tuneBuckets.end()) {
-      std::fprintf(stderr, "--bucket %lld is not an M bucket\n",
-                   static_cast<long long>(onlyBucket));
-      return 2;
+  if (!onlyBuckets.empty()) {
+    Ms.clear();
+    for (int64_t b : onlyBuckets) {
+      if (std::find(tuneBuckets.begin(), tuneBuckets.end(), b) ==
+          tuneBuckets.end()) {
+        std::fprintf(stderr, "--bucket %lld is not an M bucket\n",
+                     static_cast<long long>(b));
+        return 2;
+      }
+      Ms.push_back(b == 0 ? 4096 : b);
     }
-    tuneBuckets = {onlyBucket};
-    Ms = {onlyBucket == 0 ? 4096 : onlyBucket};
+    tuneBuckets = onlyBuckets;
+    std::sort(Ms.begin(), Ms.end());
+    Ms.erase(std::unique(Ms.begin(), Ms.end()), Ms.end());
   }
+  // Every (shape, group) needs a kernel: the default configuration is
+  // valid wherever the template applies (qqq-select-kernels relies on it).
+  for (const NamedShape &ns : shapes)
+    for (int64_t G : groups)
+      for (int64_t b : tuneBuckets) {
+        GemmShape s{ns.N, ns.K, G};
+        if (auto why = codegen::whyInvalid(
+                codegen::defaultConfig(s, b, "sm_90a"), s)) {
+          std::fprintf(stderr,
+                       "shape %s (N = %lld, K = %lld, group %lld): no sm_90a "
+                       "kernel: %s\n",
+                       ns.name.c_str(), static_cast<long long>(ns.N),
+                       static_cast<long long>(ns.K), static_cast<long long>(G),
+                       why->c_str());
+          return 2;
+        }
+      }
   // Given configurations (--configs), keyed like the tuning table.
   std::map<TuneKey, GemmConfig> given;
   if (!configsPath.empty()) {
@@ -536,6 +582,23 @@ int main(int argc, char **argv) {
     return 2;
   }
   const bool check = tune || (!given.empty() && !noCheck);
+  Device dev;
+  std::string why;
+  if (!initDevice(dev, why)) {
+    std::printf("skipped: no GPU (%s)\n", why.c_str());
+    return 77;
+  }
+  if (dev.ccMajor != 9) {
+    std::printf("skipped: the benchmark targets Hopper (sm_90a)\n");
+    return 77;
+  }
+  std::printf("device: %s, %d SMs, L2 %d B\n", dev.name.c_str(), dev.sms,
+              dev.l2Bytes);
+  Timer timer;
+  double bw = copyBandwidth(timer);
+  std::printf("copy bandwidth (read+write): %.0f GB/s\n", bw / 1e9);
+  std::fflush(stdout);
+
   std::map<TuneKey, std::vector<GemmConfig>> cands;
   for (const NamedShape &ns : shapes)
     for (int64_t G : groups) {
@@ -794,7 +857,7 @@ int main(int argc, char **argv) {
             line, sizeof(line),
             "\"%s\",%s,%lld,%lld,%lld,%lld,%s,%.2f,%.2f,%.3f,%.2f,%.2f,%.2f,"
             "%.3f,%.3f,%.3f,%.2f,%.3f,%.2f,%.2f,%.2f,%.2f\n",
-            dev.name.c_str(), ns.name, (long long)ns.N, (long long)ns.K,
+            dev.name.c_str(), ns.name.c_str(), (long long)ns.N, (long long)ns.K,
             (long long)G, (long long)M, configString(c).c_str(), us, floorUs,
             floorUs / us, f16us[M], i8us[M], f8us[M], f16us[M] / us,
             i8us[M] / us, f8us[M] / us, usPdl, floorUs / usPdl, readUs,

@@ -42,14 +42,13 @@ def read_part(path):
     return header, rows
 
 
-def main(argv):
-    if len(argv) < 3:
-        sys.exit("usage: join_runs.py OUT.csv PART.csv [PART.csv ...]")
-    out = argv[1]
+def join(out, part_paths):
+    """Writes the joined table to out (see above); exits naming the file
+    and line on any error, before anything is written."""
     header = gpu = None
     seen = {}
     shapes = []
-    for path in argv[2:]:
+    for path in part_paths:
         h, rows = read_part(path)
         if header is None:
             header, first = h, path
@@ -75,7 +74,13 @@ def main(argv):
             f.write(seen[k][2] + "\n")
     os.replace(tmp, out)
     print(f"wrote {out}: {len(order)} rows of {len(shapes)} shapes "
-          f"from {len(argv) - 2} runs on {gpu}")
+          f"from {len(part_paths)} runs on {gpu}")
+
+
+def main(argv):
+    if len(argv) < 3:
+        sys.exit("usage: join_runs.py OUT.csv PART.csv [PART.csv ...]")
+    join(argv[1], argv[2:])
 
 
 if __name__ == "__main__":

@@ -26,14 +26,13 @@ def config(e):
     return " ".join(str(e[k]) for k in CONFIG) + f" sk{e.get('stream_k', 0)}"
 
 
-def main():
-    if len(sys.argv) < 3:
-        sys.exit("usage: merge_tuning.py TABLE.json PARTIAL.json...")
-    path = sys.argv[1]
+def merge_into(path, partial_paths):
+    """Merges the partial tables into the table at path (see above); exits
+    naming the file on any error, before anything is written."""
     table = load(path)
     index = {key(e): i for i, e in enumerate(table["entries"])}
     changed = added = 0
-    for partial_path in sys.argv[2:]:
+    for partial_path in partial_paths:
         partial = load(partial_path)
         if partial["gpu"] != table["gpu"]:
             sys.exit(f"{partial_path}: tuned on '{partial['gpu']}', the table "
@@ -52,6 +51,13 @@ def main():
                 table["entries"].append(e)
                 print(f"{name}: added {config(e)}")
                 added += 1
+    write(path, table)
+    print(f"{path}: {len(table['entries'])} entries, {changed} changed, "
+          f"{added} added")
+
+
+def write(path, table):
+    """One entry per line; a temporary file renamed over path."""
     lines = ",\n".join("    " + json.dumps(e) for e in table["entries"])
     text = ('{\n  "format": %s,\n  "gpu": %s,\n  "entries": [\n%s\n  ]\n}\n'
             % (json.dumps(table["format"]), json.dumps(table["gpu"]), lines))
@@ -59,8 +65,12 @@ def main():
     with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, path)
-    print(f"{path}: {len(table['entries'])} entries, {changed} changed, "
-          f"{added} added")
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit("usage: merge_tuning.py TABLE.json PARTIAL.json...")
+    merge_into(sys.argv[1], sys.argv[2:])
 
 
 if __name__ == "__main__":

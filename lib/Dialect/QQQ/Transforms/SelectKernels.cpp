@@ -109,9 +109,13 @@ struct SelectKernelsPass
       }
       op.setKernelsAttr(ArrayAttr::get(ctx, configs));
       if (table && tuned < static_cast<int64_t>(mBuckets.size()))
-        op.emitRemark() << "layer '" << op.getLayerName() << "': "
-                        << mBuckets.size() - tuned << " of " << mBuckets.size()
-                        << " M buckets not in the tuning table; heuristic used";
+        op.emitRemark() << "layer '" << op.getLayerName() << "' (N = "
+                        << shape.N << ", K = " << shape.K << ", group "
+                        << shape.groupSize << "): " << mBuckets.size() - tuned
+                        << " of " << mBuckets.size()
+                        << " M buckets not in the tuning table; heuristic "
+                           "used (tune it: tools/qqq-tune/qqq-tune.sh --shapes "
+                        << shape.N << "x" << shape.K << ")";
       return WalkResult::advance();
     });
     if (result.wasInterrupted())
