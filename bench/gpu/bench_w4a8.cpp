@@ -425,7 +425,7 @@ int main(int argc, char **argv) {
       verbose = true;
     else if (a == "--iters" && i + 1 < argc)
       iters = std::atoi(argv[++i]);
-    else if (a == "--shape" && i + 1 < argc) // only this shape (by name)
+    else if (a == "--shape" && i + 1 < argc) // only this shape (name or NxK)
       onlyShape = argv[++i];
     else if (a == "--bucket" && i + 1 < argc) { // only these tuning buckets
       std::string list = argv[++i];
@@ -445,8 +445,7 @@ int main(int argc, char **argv) {
         std::printf("%s %lld %lld\n", ns.name.c_str(),
                     static_cast<long long>(ns.N), static_cast<long long>(ns.K));
       return 0;
-    }
-    else if (a == "--group" && i + 1 < argc) // only this group size
+    } else if (a == "--group" && i + 1 < argc) // only this group size
       onlyGroup = std::atoll(argv[++i]);
     else if (a == "--max-m" && i + 1 < argc) // only M <= this
       maxM = std::atoll(argv[++i]);
