@@ -84,7 +84,9 @@ if any(m == 1 for (_, m) in by):
         for m in ms:
             if m == 1 or m > 256:
                 continue
-            v = [d[g] / by[(s, 1)][g] for (s, mm), d in by.items()
+            v = [(d[g] / by[(s, 1)][g], s) for (s, mm), d in by.items()
                  if mm == m and g in d and g in by.get((s, 1), {})]
             if v:
-                print(f"| {g or 'ch'} | {m} | {gmean(v):.2f} | {max(v):.2f} |")
+                worst, shape = max(v)
+                print(f"| {g or 'ch'} | {m} | {gmean([r for r, _ in v]):.2f} "
+                      f"| {worst:.2f} ({shape}) |")
