@@ -74,7 +74,8 @@
 //         "warps": 4, "split_k": 4, "swap_ab": true,
 //         "stream_k": 132,                    // optional (absent = 0): sm_90a,
 //                                             // split_k 1, bounded max_m
-//         "time_us": 12.3 } ] }              // median, informational
+//         "time_us": 12.3,                    // median, informational
+//         "default_us": 14.0 } ] }            // defaultConfig's, informational
 //   Lookup: same arch, n, k, group and the smallest max_m >= M (max_m 0 =
 //   unbounded, used last). No entry: defaultConfig.
 //
