@@ -5,4 +5,4 @@
 # Exit 77 when there is no GPU. The whole table in parts: run_table.sh.
 set -uo pipefail
 source "$(dirname "$0")/build.sh"
-exec "$BUILD/bench_w4a8" --repo "$ROOT" "$@"
+exec "$HARNESS" --repo "$ROOT" "$@"

@@ -28,5 +28,5 @@ done
 [ ${#pos[@]} -le 2 ] || { echo "qqq-tune: unexpected argument '${pos[2]}'" >&2; exit 2; }
 OUTJ="${pos[0]:-$ROOT/tuning/${GPU_NAME// /_}.json}"
 CSV="${pos[1]:-$BUILD/bench_w4a8.csv}"
-exec python3 "$ROOT/tools/qqq-tune/qqq_tune.py" --harness "$BUILD/bench_w4a8" \
+exec python3 "$ROOT/tools/qqq-tune/qqq_tune.py" --harness "$HARNESS" \
   --repo "$ROOT" --gpu "$GPU_NAME" "${opts[@]}" "$OUTJ" "$CSV"

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""A stand-in for bench_w4a8 in qqq-tune's driver test: --list-shapes, and
---tune runs that write a tuning part and CSV rows like the harness's
-(tile_m = the bucket's M up to 64, split_k = 2 for shape b). FAKE_FAIL=S
-makes the run of shape S fail after writing part of its CSV."""
+"""A stand-in for bench_w4a8 in the runners' tests (tools/qqq-tune and
+bench/gpu/run_table.sh): --list-shapes; --tune runs that write a tuning
+part and CSV rows like the harness's (tile_m = the bucket's M up to 64,
+split_k = 2 for shape b); benchmark runs (--max-m / --bucket) that write
+CSV rows for their M. FAKE_FAIL=S fails the run of shape S, or a benchmark
+run whose --bucket is S, after writing part of its CSV."""
 import json
 import os
 import sys
 
 SHAPES = {"a": (256, 512), "b": (512, 256)}
+MS = [1, 16, 32, 64, 128, 256, 512, 1024, 4096]
 
 
 def arg(name, default=None):
@@ -18,11 +21,25 @@ if "--list-shapes" in sys.argv:
     for name, (n, k) in SHAPES.items():
         print(name, n, k)
     sys.exit(0)
+gpu = os.environ.get("FAKE_GPU", "Test GPU")
+groups = [int(arg("--group"))] if "--group" in sys.argv else [0, 128]
+bucket_arg = arg("--bucket")
+buckets = [int(b) for b in (bucket_arg or "16,32,64,128,256,512,1024,0").split(",")]
+if "--tune" not in sys.argv:  # one part of the benchmark table
+    ms = ([b or 4096 for b in buckets] if bucket_arg
+          else [m for m in MS if m <= int(arg("--max-m", "4096"))])
+    with open(arg("--csv"), "w") as csv:
+        csv.write("gpu,shape,N,K,group,M,config,qqq_us\n")
+        if os.environ.get("FAKE_FAIL") == bucket_arg:
+            sys.exit(f"bucket {bucket_arg}: 1 WRONG")
+        for shape, (n, k) in SHAPES.items():
+            for g in groups:
+                for m in ms:
+                    csv.write(f'"{gpu}",{shape},{n},{k},{g},{m},cfg,1.00\n')
+    print(f"configs {arg('--configs')}")
+    sys.exit(0)
 shape = arg("--shape")
 n, k = SHAPES[shape] if shape in SHAPES else map(int, shape.split("x"))
-buckets = [int(b) for b in arg("--bucket", "16,32,64,128,256,512,1024,0").split(",")]
-groups = [int(arg("--group"))] if "--group" in sys.argv else [0, 128]
-gpu = os.environ.get("FAKE_GPU", "Test GPU")
 with open(arg("--csv"), "w") as csv:
     csv.write("gpu,shape,N,K,group,M,config,qqq_us\n")
     if os.environ.get("FAKE_FAIL") == shape:
