@@ -407,7 +407,8 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket,
 } // namespace
 
 int main(int argc, char **argv) {
-  std::string repo = ".", csvPath = "bench_w4a8.csv", tuningOut, configsPath;
+  std::string repo = ".", csvPath = "bench_w4a8.csv", tuningOut, configsPath,
+              candidatesPath;
   bool tune = false, quick = false, verbose = false, noCheck = false;
   std::string onlyShape;
   std::vector<int64_t> onlyBuckets;
@@ -426,6 +427,8 @@ int main(int argc, char **argv) {
       quick = true;
     else if (a == "--verbose") // every tuning candidate's time
       verbose = true;
+    else if (a == "--candidates-csv" && i + 1 < argc) // ... into a CSV
+      candidatesPath = argv[++i];
     else if (a == "--iters" && i + 1 < argc)
       iters = std::atoi(argv[++i]);
     else if (a == "--shape" && i + 1 < argc) // only this shape (name or NxK)
@@ -579,6 +582,10 @@ int main(int argc, char **argv) {
       given[k] = c;
     }
   }
+  if (!candidatesPath.empty() && !tune) {
+    std::fprintf(stderr, "--candidates-csv only applies to --tune runs\n");
+    return 2;
+  }
   if (noCheck && (tune || given.empty())) {
     std::fprintf(stderr, "--no-check only applies to --configs runs\n");
     return 2;
@@ -660,6 +667,16 @@ int main(int argc, char **argv) {
          "cublas_f16_us,lt_int8_us,lt_fp8_us,qqq_vs_f16,qqq_vs_int8,"
          "qqq_vs_fp8,qqq_pdl_us,pdl_floor_over_qqq,read_us,qqq_stream_us,"
          "step_us,step_pdl_us\n";
+  // Every candidate of the search, timed or not (a wrong result or a failed
+  // launch has no time): the data any selection heuristic can be scored
+  // against offline (bench/gpu/heuristic_loss.py --candidates). Written to
+  // a temporary file, renamed at the end.
+  std::ofstream cands_csv;
+  if (!candidatesPath.empty()) {
+    cands_csv.open(candidatesPath + ".tmp");
+    cands_csv << "gpu,N,K,group,max_m,tile_m,tile_n,tile_k,stages,warps,"
+                 "split_k,stream_k,default,status,us\n";
+  }
   uint64_t seed = 7;
   for (const NamedShape &ns : shapes) {
     // ---- cuBLAS baselines (independent of the int4 group size).
@@ -750,10 +767,27 @@ int main(int argc, char **argv) {
         TuneResult best{cs[0], 1e30, 0, 0};
         for (size_t ci = 0; ci < cs.size(); ++ci) {
           const GemmConfig &c = cs[ci];
+          auto logCandidate = [&](const char *status, double us) {
+            if (!cands_csv.is_open())
+              return;
+            char row[384];
+            std::snprintf(row, sizeof(row),
+                          "\"%s\",%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,"
+                          "%lld,%lld,%lld,%d,%s,%.3f\n",
+                          dev.name.c_str(), (long long)ns.N, (long long)ns.K,
+                          (long long)G, (long long)b, (long long)c.tileM,
+                          (long long)c.tileN, (long long)c.tileK,
+                          (long long)c.stages, (long long)c.warps,
+                          (long long)c.splitK, (long long)c.streamK,
+                          ci == 0 ? 1 : 0, status, us);
+            cands_csv << row;
+          };
           const Kernel &k =
               kernels[index[codegen::instantiationExpression(c, s)]];
-          if (!k.fn)
+          if (!k.fn) {
+            logCandidate("compile_failed", NAN);
             continue;
+          }
           ++best.candidates;
           codegen::LaunchGeometry g = codegen::launchGeometry(c, s, M);
           DevBuf ws(g.workspaceBytes);
@@ -762,14 +796,17 @@ int main(int argc, char **argv) {
           if (check) {
             CU_CHECK(cuMemsetD8(y.p, 0xFF, y.bytes));
             if (launchGemm(k, c, s, da, w0, false, y, M,
-                           g.workspaceBytes ? &ws : nullptr) != CUDA_SUCCESS)
+                           g.workspaceBytes ? &ws : nullptr) != CUDA_SUCCESS) {
+              logCandidate("launch_failed", NAN);
               continue;
+            }
             CU_CHECK(cuCtxSynchronize());
             y.download(yk.data(), yk.size() * 2);
             if (yk != yref) {
               std::printf("tune: %s is WRONG for N=%lld K=%lld G=%lld M=%lld\n",
                           configString(c).c_str(), (long long)ns.N,
                           (long long)ns.K, (long long)G, (long long)M);
+              logCandidate("wrong", NAN);
               continue;
             }
             ++best.correct;
@@ -786,6 +823,7 @@ int main(int argc, char **argv) {
             std::printf("tune N=%lld K=%lld G=%lld bucket=%lld %s %.2f us\n",
                         (long long)ns.N, (long long)ns.K, (long long)G,
                         (long long)b, configString(c).c_str(), us);
+          logCandidate("ok", us);
           if (tune && ci == 0)
             best.defaultUs = us;
           if (us < best.us) {
@@ -914,6 +952,10 @@ int main(int argc, char **argv) {
       std::printf("default heuristic time / tuned time: gmean %.3f over %d "
                   "entries\n",
                   std::exp(logSum / n), n);
+  }
+  if (cands_csv.is_open()) {
+    cands_csv.close();
+    std::rename((candidatesPath + ".tmp").c_str(), candidatesPath.c_str());
   }
   if (tune && !tuningOut.empty()) {
     std::string tmp = tuningOut + ".tmp";

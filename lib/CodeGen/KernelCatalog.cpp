@@ -317,43 +317,33 @@ int64_t bucketForM(int64_t M) {
   return 0;
 }
 
-/// defaultConfig's rules; `groupWideTokens`: the per-group rule from
-/// M = 256 (two warpgroups, tile_m up to 256).
-static GemmConfig heuristicConfig(const GemmShape &shape, int64_t mBucket,
-                                  const std::string &arch,
-                                  bool groupWideTokens) {
+/// The SMs of the GPUs the sm_90a defaults are fitted to (H100 / H200 SXM).
+constexpr int64_t kHopperSms = 132;
+
+/// defaultConfig for sm_80, and for sm_90a up to M = 16: tile_m = the
+/// bucket (capped at 64 on sm_80), one warpgroup (four warps on sm_80) with
+/// long K tiles, split-K towards two CTAs per SM.
+static GemmConfig smallTileConfig(const GemmShape &shape, int64_t mBucket,
+                                  const std::string &arch) {
   GemmConfig c;
   c.arch = arch;
   c.maxM = mBucket;
   bool sm90 = arch == "sm_90a";
   int64_t m = mBucket == 0 ? 4096 : mBucket;
-  // sm90 above M = 64: four warpgroups (256 weight rows) where N allows, two
-  // otherwise, and 128-token tiles (16 warps leave 128 registers per
-  // thread: 64 accumulators) — the tuned H100 table's most frequent choice
-  // for every bucket from 128 up. M = 32..64: two warpgroups with 256-wide
-  // K tiles (each CTA re-reads the activations from L2); M <= 16: one
-  // warpgroup with 256-wide K tiles (its most frequent choice there).
   c.warps = 4;
-  if (sm90 && m > 64)
-    c.warps = shape.N % 256 == 0 ? 16 : shape.N % 128 == 0 ? 8 : 4;
-  else if (sm90 && m >= 32 && shape.N % 128 == 0)
-    c.warps = 8;
-  if (groupWideTokens)
-    c.warps = 8;
-  c.tileN = 16 * c.warps;
-  int64_t cap = groupWideTokens ? 256 : sm90 ? 128 : 64;
-  c.tileM = std::min<int64_t>(cap, (m + 7) / 8 * 8);
+  c.tileN = 64;
+  c.tileM = std::min<int64_t>(sm90 ? 128 : 64, (m + 7) / 8 * 8);
   // K that is not a multiple of 128 (e.g. 576 in SmolLM2) takes 64-wide
   // K tiles: the smallest the templates allow.
   c.tileK = shape.K % 128 == 0 ? 128 : 64;
-  if (sm90 && (m <= 16 || (m <= 64 && c.warps == 8)) && shape.K % 256 == 0)
+  if (sm90 && m <= 16 && shape.K % 256 == 0)
     c.tileK = 256;
   c.stages = 4;
   c.splitK = 1;
   if (shape.N % c.tileN == 0) {
     int64_t ctas = shape.N / c.tileN * ((m + c.tileM - 1) / c.tileM);
     for (int64_t sk = 8; sk >= 2; sk /= 2)
-      if (ctas * sk <= 2 * 132 &&
+      if (ctas * sk <= 2 * kHopperSms &&
           (shape.K % (c.tileK * sk) == 0 ||
            (sm90 && shape.K % c.tileK == 0 && shape.K / c.tileK >= 2 * sk))) {
         c.splitK = sk;
@@ -364,19 +354,57 @@ static GemmConfig heuristicConfig(const GemmShape &shape, int64_t mBucket,
   return c;
 }
 
+/// defaultConfig for sm_90a from M = 32: at most one wave of CTAs, each as
+/// large as the wave allows. The rule and its constants were fitted to every
+/// candidate the H100 tuner timed (16 layer shapes, 8 M buckets, both
+/// schemes; docs/kernels.md has the measured loss against the tuned
+/// configurations).
+static GemmConfig waveConfig(const GemmShape &shape, int64_t mBucket) {
+  GemmConfig c;
+  c.arch = "sm_90a";
+  c.maxM = mBucket;
+  int64_t m = mBucket == 0 ? 4096 : mBucket;
+  // Two warpgroups (128 weight rows) where N allows; per group at M = 32
+  // one: more CTAs to hide the widening's latency.
+  c.warps = shape.N % 128 == 0 && !(shape.groupSize > 0 && m <= 32) ? 8 : 4;
+  c.tileN = 16 * c.warps;
+  int64_t rowTiles = shape.N / c.tileN;
+  // Token tiles of the bucket (a power of two, at most 256) or half of it
+  // where whole tiles would leave most SMs idle (fewer than 0.4 waves).
+  c.tileM = 8;
+  while (c.tileM < std::min<int64_t>(m, 256))
+    c.tileM *= 2;
+  auto tiles = [&](int64_t tm) { return rowTiles * ((m + tm - 1) / tm); };
+  if (c.tileM > 32 && 2 * c.tileM > m && 5 * tiles(c.tileM) < 2 * kHopperSms)
+    c.tileM /= 2;
+  // Short token tiles get long K tiles (more bytes in flight per step).
+  c.tileK = c.tileM <= 64 && shape.K % 256 == 0 ? 256
+            : shape.K % 128 == 0                ? 128
+                                                : 64;
+  c.stages = 4;
+  // Split-K up to one wave, keeping at least 4 K tiles per split.
+  c.splitK = 1;
+  int64_t kTiles = shape.K / c.tileK;
+  if (tiles(c.tileM) < kHopperSms)
+    for (int64_t sk : {8, 6, 4, 3, 2})
+      if (tiles(c.tileM) * sk <= kHopperSms && kTiles / sk >= 4) {
+        c.splitK = sk;
+        break;
+      }
+  c.swapAB = true;
+  // Shared memory: per group, small groups' scales can push the 256-token
+  // ring past it; shorter token tiles fit.
+  while (c.tileM > 8 && whyInvalid(c, shape) && shape.N % c.tileN == 0 &&
+         shape.K % c.tileK == 0)
+    c.tileM /= 2;
+  return c;
+}
+
 GemmConfig defaultConfig(const GemmShape &shape, int64_t mBucket,
                          const std::string &arch) {
-  // Per group from M = 256: two warpgroups with 256-token tiles where they
-  // fit (the tuned table's choice there: the widening costs per weight, so
-  // more tokens per widened weight tile pay most).
-  int64_t m = mBucket == 0 ? 4096 : mBucket;
-  if (arch == "sm_90a" && m >= 256 && shape.groupSize > 0 &&
-      shape.N % 128 == 0) {
-    GemmConfig wide = heuristicConfig(shape, mBucket, arch, true);
-    if (!whyInvalid(wide, shape))
-      return wide;
-  }
-  return heuristicConfig(shape, mBucket, arch, false);
+  if (arch == "sm_90a" && (mBucket == 0 || mBucket > 16))
+    return waveConfig(shape, mBucket);
+  return smallTileConfig(shape, mBucket, arch);
 }
 
 std::vector<std::pair<GemmShape, GemmConfig>> ciSweep(const std::string &arch) {

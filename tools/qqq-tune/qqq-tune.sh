@@ -9,8 +9,10 @@
 #                                   [OUT.json [CSV]]
 # Shapes: names of `bench_w4a8 --list-shapes` or NxK (default: the named
 # ones); OUT.json defaults to tuning/<gpu>.json, into which each shape's
-# entries are merged as it finishes. An interrupted run resumes where it
-# stopped (tools/qqq-tune/qqq_tune.py). Exit 77 when there is no GPU.
+# entries are merged as it finishes; every timed candidate goes to
+# CSV's name + _candidates.csv (bench/gpu/heuristic_loss.py --candidates).
+# An interrupted run resumes where it stopped (tools/qqq-tune/qqq_tune.py).
+# Exit 77 when there is no GPU.
 set -uo pipefail
 source "$(dirname "$0")/../../bench/gpu/build.sh"
 GPU_NAME="$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)"
@@ -29,4 +31,5 @@ done
 OUTJ="${pos[0]:-$ROOT/tuning/${GPU_NAME// /_}.json}"
 CSV="${pos[1]:-$BUILD/bench_w4a8.csv}"
 exec python3 "$ROOT/tools/qqq-tune/qqq_tune.py" --harness "$HARNESS" \
-  --repo "$ROOT" --gpu "$GPU_NAME" "${opts[@]}" "$OUTJ" "$CSV"
+  --repo "$ROOT" --gpu "$GPU_NAME" --candidates "${CSV%.csv}_candidates.csv" \
+  "${opts[@]}" "$OUTJ" "$CSV"

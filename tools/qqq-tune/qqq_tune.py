@@ -5,7 +5,7 @@ harness process per shape, and merges each shape's entries into the tuning
 table as soon as they are found.
 
   qqq_tune.py --harness BIN --repo DIR [--shapes S,S] [--buckets B,B]
-              [--group G] [--gpu NAME] OUT.json CSV
+              [--group G] [--gpu NAME] [--candidates CANDS.csv] OUT.json CSV
 
 Shapes are names of `BIN --list-shapes` or any NxK (output x input
 features: the layers that qqq-select-kernels reports as untuned); the
@@ -16,7 +16,10 @@ rows, the harness's log) is kept under OUT.json.parts/ until the run is
 complete: an interrupted or failed run leaves the table holding every
 finished shape, and running the same command again skips those shapes.
 When every shape is done, the parts' CSV rows are joined into CSV and the
-parts are removed.
+parts are removed. With --candidates, every candidate the search timed
+(configuration, time, whether it was the default) is also kept, and the
+parts' lists are joined into CANDS.csv: the data against which
+bench/gpu/heuristic_loss.py --candidates scores a selection heuristic.
 """
 import argparse
 import os
@@ -60,17 +63,38 @@ def merge_part(out, part_json):
     merge_into(out, [part_json])
 
 
+def join_candidates(out, paths):
+    """Concatenates the parts' candidate lists (one header), through a
+    temporary file renamed over out."""
+    header, rows = None, []
+    for path in paths:
+        with open(path) as f:
+            lines = f.read().splitlines()
+        if not lines or (header is not None and lines[0] != header):
+            sys.exit(f"{path}: not a candidate list like the others")
+        header = lines[0]
+        rows += [line for line in lines[1:] if line]
+    with open(out + ".tmp", "w") as f:
+        f.write("\n".join([header] + rows) + "\n")
+    os.replace(out + ".tmp", out)
+    print(f"wrote {out}: {len(rows)} candidates", flush=True)
+
+
 def tune(args, shapes, buckets, parts_dir):
     extra = []
     if buckets:
         extra += ["--bucket", ",".join(buckets)]
     if args.group is not None:
         extra += ["--group", str(args.group)]
-    csvs = []
+    csvs, cands = [], []
     for i, shape in enumerate(shapes, start=1):
         base = os.path.join(parts_dir, part_name(shape, buckets, args.group))
         csvs.append(base + ".csv")
-        if os.path.exists(base + ".json") and os.path.exists(base + ".csv"):
+        outputs = [base + ".json", base + ".csv"]
+        if args.candidates:
+            cands.append(base + ".cands.csv")
+            outputs.append(cands[-1])
+        if all(os.path.exists(p) for p in outputs):
             print(f"[{i}/{len(shapes)}] {shape}: done in an earlier run",
                   flush=True)
             merge_part(args.out, base + ".json")
@@ -80,13 +104,15 @@ def tune(args, shapes, buckets, parts_dir):
         cmd = [args.harness, "--repo", args.repo, "--tune", "--shape", shape,
                *extra, "--tuning-out", base + ".json", "--csv",
                base + ".csv.tmp"]
+        if args.candidates:
+            cmd += ["--candidates-csv", base + ".cands.csv"]
         with open(base + ".log", "w") as log:
             rc = subprocess.run(cmd, stdout=log,
                                 stderr=subprocess.STDOUT).returncode
         if rc != 0:
             with open(base + ".log") as log:
                 tail = log.read().splitlines()[-5:]
-            for suffix in (".json", ".csv.tmp"):
+            for suffix in (".json", ".csv.tmp", ".cands.csv"):
                 if os.path.exists(base + suffix):
                     os.remove(base + suffix)
             sys.exit("\n".join(tail) + f"\n{shape}: the harness failed "
@@ -96,7 +122,7 @@ def tune(args, shapes, buckets, parts_dir):
         merge_part(args.out, base + ".json")
         print(f"[{i}/{len(shapes)}] {shape}: {time.time() - start:.0f} s",
               flush=True)
-    return csvs
+    return csvs, cands
 
 
 def main():
@@ -111,6 +137,8 @@ def main():
                     help="one weight scheme only")
     ap.add_argument("--gpu", help="this GPU's name: an existing table of "
                     "another GPU is refused before any tuning")
+    ap.add_argument("--candidates", help="also keep every timed candidate "
+                    "in this CSV")
     ap.add_argument("out", help="tuning table (qqq-tuning-v1 JSON)")
     ap.add_argument("csv", help="benchmark rows of the tuned kernels")
     args = ap.parse_args()
@@ -129,11 +157,13 @@ def main():
     os.makedirs(parts_dir, exist_ok=True)
 
     try:
-        csvs = tune(args, shapes, buckets, parts_dir)
+        csvs, cands = tune(args, shapes, buckets, parts_dir)
     except KeyboardInterrupt:
         sys.exit(f"interrupted: {args.out} holds the shapes finished so far; "
                  "the same command resumes")
     join(args.csv, csvs)
+    if args.candidates:
+        join_candidates(args.candidates, cands)
     shutil.rmtree(parts_dir)
 
 

@@ -53,6 +53,15 @@ entries = [{"arch": "sm_90a", "n": n, "k": k, "group": g, "max_m": b,
             "stages": 4, "warps": 4, "split_k": 2 if shape == "b" else 1,
             "swap_ab": True, "time_us": 1.0}
            for g in groups for b in buckets]
+if "--candidates-csv" in sys.argv:  # the default and the chosen one
+    with open(arg("--candidates-csv"), "w") as f:
+        f.write("gpu,N,K,group,max_m,tile_m,tile_n,tile_k,stages,warps,"
+                "split_k,stream_k,default,status,us\n")
+        for e in entries:
+            for default, split, us in ((1, 1, 1.5), (0, e["split_k"], 1.0)):
+                f.write(f'"{gpu}",{n},{k},{e["group"]},{e["max_m"]},'
+                        f'{e["tile_m"]},64,256,4,4,{split},0,{default},ok,'
+                        f'{us}\n')
 out = arg("--tuning-out")
 with open(out + ".tmp", "w") as f:
     json.dump({"format": "qqq-tuning-v1", "gpu": gpu, "entries": entries}, f)

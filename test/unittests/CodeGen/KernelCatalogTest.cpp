@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 using namespace qqq::codegen;
 
 namespace {
@@ -181,22 +183,45 @@ TEST(KernelCatalog, StreamKGridWorkspaceAndRules) {
   EXPECT_TRUE(mentions(whyInvalid(c80, qkv), "sm_90a only"));
 }
 
-// Per group from M = 256 the default takes 256-token tiles of two
-// warpgroups where they fit; per channel keeps 128 x 256 of four; a group
-// whose scales push the 256-token ring past shared memory falls back.
-TEST(KernelCatalog, DefaultGroupTilesFromM256) {
-  GemmConfig g = defaultConfig({4096, 4096, 128}, 1024, "sm_90a");
-  EXPECT_EQ(g.tileM, 256);
-  EXPECT_EQ(g.warps, 8);
-  EXPECT_FALSE(whyInvalid(g, {4096, 4096, 128}));
-  GemmConfig ch = defaultConfig({4096, 4096, 0}, 1024, "sm_90a");
-  EXPECT_EQ(ch.tileM, 128);
-  EXPECT_EQ(ch.warps, 16);
-  EXPECT_EQ(defaultConfig({4096, 4096, 128}, 128, "sm_90a").tileM, 128);
+// From M = 32 the sm90 default fills at most one wave of CTAs with tiles
+// as large as the wave allows: two warpgroups, token tiles of the bucket
+// (at most 256) or half of it where the tiles would leave most SMs idle,
+// 256-wide K tiles for short token tiles, split-K up to one wave with at
+// least 4 K tiles per split (DefaultConfigLossTest measures the choices).
+TEST(KernelCatalog, DefaultFillsOneWaveFromM32) {
+  GemmShape o{4096, 4096, 0};
+  // M = 1024: 32 x 4 = 128 tiles of 256 x 128, no split.
+  GemmConfig c = defaultConfig(o, 1024, "sm_90a");
+  EXPECT_EQ(std::make_tuple(c.tileM, c.tileN, c.tileK, c.warps, c.splitK),
+            std::make_tuple(int64_t(256), int64_t(128), int64_t(128),
+                            int64_t(8), int64_t(1)));
+  // M = 128: 32 tiles of 128 tokens are under 0.4 waves, so 64-token tiles
+  // (64 tiles) with 256-wide K tiles, split 2 (128 CTAs, 8 K tiles each).
+  c = defaultConfig(o, 128, "sm_90a");
+  EXPECT_EQ(std::make_tuple(c.tileM, c.tileK, c.splitK),
+            std::make_tuple(int64_t(64), int64_t(256), int64_t(2)));
+  // Unbounded: 256-token tiles, never split.
+  c = defaultConfig({28672, 8192, 128}, 0, "sm_90a");
+  EXPECT_EQ(std::make_tuple(c.tileM, c.warps, c.splitK),
+            std::make_tuple(int64_t(256), int64_t(8), int64_t(1)));
+  // Per group at M = 32 one warpgroup; LLaMA-2-7B down (43 K tiles of 256):
+  // 64 tiles, split 2 (3 would pass one wave).
+  c = defaultConfig({4096, 11008, 128}, 32, "sm_90a");
+  EXPECT_EQ(std::make_tuple(c.tileM, c.warps, c.tileK, c.splitK),
+            std::make_tuple(int64_t(32), int64_t(4), int64_t(256),
+                            int64_t(2)));
+  // Few K tiles: no split below 4 per split; N not a multiple of 128: one
+  // warpgroup; K not a multiple of 128: 64-wide K tiles.
+  EXPECT_EQ(defaultConfig({4096, 1024, 0}, 64, "sm_90a").splitK, 1);
+  EXPECT_EQ(defaultConfig({4160, 4096, 0}, 256, "sm_90a").warps, 4);
+  c = defaultConfig({1536, 576, 0}, 256, "sm_90a");
+  EXPECT_EQ(c.tileK, 64);
+  EXPECT_FALSE(whyInvalid(c, {1536, 576, 0}));
+  // Group 64 on a tiny layer: valid (shorter token tiles where the ring and
+  // scales would not fit).
   GemmShape g64{128, 128, 64};
-  GemmConfig small = defaultConfig(g64, 256, "sm_90a");
-  EXPECT_FALSE(whyInvalid(small, g64));
-  EXPECT_EQ(small.tileM, 128);
+  for (int64_t b : mBuckets())
+    EXPECT_FALSE(whyInvalid(defaultConfig(g64, b, "sm_90a"), g64)) << b;
 }
 
 // Only kernels that wait for the previous grid themselves may be launched
