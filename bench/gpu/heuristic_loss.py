@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""What the catalog's default heuristic loses against the tuned
-configurations of a tuning table: per weight scheme and M bucket, the
-geometric mean and the worst of default_us / time_us over the entries that
-carry the default's time (qqq-tune records it since the twelfth session;
-the default is the search's first candidate, timed in the same run).
+"""What the default heuristic loses against the tuned configurations of a
+tuning table: per weight scheme and M bucket, the geometric mean and the
+worst of default_us / time_us over the entries that carry the default's
+time (qqq-tune records it since the twelfth session; the default is the
+search's first candidate, timed in the same run — the heuristic of the
+commit the tuner ran, so an older table scores an older heuristic; the
+current one is scored against every timed candidate by the unit test
+DefaultConfig.LossAgainstTheH100TunersMeasuredCandidates).
 
   python3 bench/gpu/heuristic_loss.py tuning/<gpu>.json
 """

@@ -194,20 +194,22 @@ const std::vector<int64_t> &mBuckets();
 /// The bucket serving M: the smallest bucket >= M, else 0.
 int64_t bucketForM(int64_t M);
 
-/// Heuristic when the tuning table has no entry (documented in
-/// docs/kernels.md):
-///  * sm_90a: tile_n = 64 (one warpgroup) for M <= 16; 128 (two) for
-///    M = 32..64 when 128 divides N; above, 256 (four) when 256 divides N,
-///    else 128 or 64; tile_m = the bucket (a power of two >= 16), capped at
-///    128; tile_k = 256 up to M = 64 when 256 divides K, else 128 (64 when
-///    128 does not divide K); per group from M = 256 (N % 128 == 0):
-///    two warpgroups (tile_n 128) and tile_m = the bucket capped at 256,
-///    where that fits shared memory; stages = 4;
-///    split_k = the largest power of two <= 8 such that CTAs
-///    (N/tile_n * ceil(maxM/tile_m) * split_k) <= 2 * 132 and tile_k *
-///    split_k divides K or (uneven split) K has at least 2 * split_k tiles.
-///  * sm_80: the same, but tile_k * split_k must divide K.
-///    sm_80 also has warps = 4, tile_n = 64 and tile_m capped at 64.
+/// Heuristic when the tuning table has no entry (docs/kernels.md, "Default
+/// configuration heuristic"; DefaultConfigLossTest scores it against the
+/// H100 tuner's measured candidates):
+///  * sm_90a, M <= 16: one warpgroup (tile_n 64), tile_m = the bucket,
+///    tile_k = 256 when 256 divides K (else 128, else 64), 4 stages,
+///    split_k = the largest of 8, 4, 2 with CTAs * split_k <= 2 * 132 and
+///    tile_k * split_k | K or (uneven) at least 2 * split_k K tiles.
+///  * sm_90a, M >= 32: at most one wave of CTAs: two warpgroups when 128
+///    divides N (per group at M = 32 one), tile_m = the bucket as a power of
+///    two up to 256, halved once (not below 32) below 0.4 waves of tiles,
+///    tile_k = 256 for tile_m <= 64 when 256 divides K (else 128, else 64),
+///    4 stages, split_k = the largest of 8, 6, 4, 3, 2 with tiles * split_k
+///    <= 132 and at least 4 K tiles per split; tile_m halved further where
+///    the tile does not fit shared memory.
+///  * sm_80: the M <= 16 rule with tile_m capped at 64, tile_k 128 and
+///    tile_k * split_k | K.
 /// The result always satisfies whyInvalid() == nullopt when shape.N % 64 == 0
 /// and shape.K % 64 == 0 (and, per group, the group size divides or is a
 /// multiple of tile_k).
