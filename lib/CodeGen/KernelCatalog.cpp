@@ -356,26 +356,27 @@ static GemmConfig smallTileConfig(const GemmShape &shape, int64_t mBucket,
 
 /// defaultConfig for sm_90a from M = 32: at most one wave of CTAs, each as
 /// large as the wave allows. The rule and its constants were fitted to every
-/// candidate the H100 tuner timed (16 layer shapes, 8 M buckets, both
-/// schemes; docs/kernels.md has the measured loss against the tuned
-/// configurations).
+/// candidate the H100 tuner timed (20 layer shapes, 8 M buckets, both
+/// schemes; docs/kernels.md has the measured loss against the fastest).
 static GemmConfig waveConfig(const GemmShape &shape, int64_t mBucket) {
   GemmConfig c;
   c.arch = "sm_90a";
   c.maxM = mBucket;
   int64_t m = mBucket == 0 ? 4096 : mBucket;
-  // Two warpgroups (128 weight rows) where N allows; per group at M = 32
-  // one: more CTAs to hide the widening's latency.
-  c.warps = shape.N % 128 == 0 && !(shape.groupSize > 0 && m <= 32) ? 8 : 4;
+  // Two warpgroups (128 weight rows) where N allows; up to M = 64 one for
+  // layers narrower than 6144 rows: more row tiles rather than more
+  // split-K for the k/v and o projections.
+  c.warps = shape.N % 128 == 0 && (m > 64 || shape.N >= 48 * 128) ? 8 : 4;
   c.tileN = 16 * c.warps;
   int64_t rowTiles = shape.N / c.tileN;
-  // Token tiles of the bucket (a power of two, at most 256) or half of it
-  // where whole tiles would leave most SMs idle (fewer than 0.4 waves).
+  // Token tiles of the bucket (a power of two, at most 256); from M = 128
+  // halved (down to 32 tokens) while the tiles would be fewer than 0.4
+  // waves.
   c.tileM = 8;
   while (c.tileM < std::min<int64_t>(m, 256))
     c.tileM *= 2;
   auto tiles = [&](int64_t tm) { return rowTiles * ((m + tm - 1) / tm); };
-  if (c.tileM > 32 && 2 * c.tileM > m && 5 * tiles(c.tileM) < 2 * kHopperSms)
+  while (m >= 128 && c.tileM > 32 && 5 * tiles(c.tileM) < 2 * kHopperSms)
     c.tileM /= 2;
   // Short token tiles get long K tiles (more bytes in flight per step).
   c.tileK = c.tileM <= 64 && shape.K % 256 == 0 ? 256

@@ -6,27 +6,29 @@
 
 // Heuristic (catalog defaultConfig), sm_90a: one configuration per catalog
 // bucket. Up to M = 16 one warpgroup, 256-wide K tiles, split-K while CTAs
-// are few; from M = 32 two warpgroups, token tiles of the bucket up to 256
-// or half of it where the tiles would leave most SMs idle (N = 256: two row
-// tiles, so always), 256-wide K tiles for short token tiles, no split with
-// fewer than 4 K tiles per split (K = 512). Per group at M = 32 one
-// warpgroup.
+// are few; M = 32 and 64: token tiles of the bucket, one warpgroup for N <
+// 6144; from M = 128 two warpgroups, token tiles halved (down to 32) while
+// the tiles would be under 0.4 waves (N = 256: two row tiles, so down to 32
+// for bounded buckets, 128 for the unbounded one, taken as M = 4096),
+// 256-wide K tiles for token tiles up to 64, no split with fewer than 4 K
+// tiles per split (K = 512).
 // CHECK-LABEL: func.func @per_channel
 // CHECK: qqq.w4a8_linear
 // CHECK-SAME: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 16, tile_n = 64, tile_k = 256, stages = 4, warps = 4, split_k = 2, swap_ab = true>,
-// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 32, tile_m = 32, tile_n = 128, tile_k = 256, stages = 4, warps = 8, split_k = 1,
-// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 64, tile_m = 32,
-// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 128, tile_m = 64, tile_n = 128, tile_k = 256, stages = 4, warps = 8,
-// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 256, tile_m = 128, tile_n = 128, tile_k = 128,
-// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 512, tile_m = 256,
-// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 1024, tile_m = 256,
-// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 256,
+// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 32, tile_m = 32, tile_n = 64, tile_k = 256, stages = 4, warps = 4, split_k = 1,
+// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 64, tile_m = 64, tile_n = 64,
+// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 128, tile_m = 32, tile_n = 128, tile_k = 256, stages = 4, warps = 8,
+// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 256, tile_m = 32,
+// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 512, tile_m = 32,
+// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 1024, tile_m = 32,
+// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 128, tile_n = 128, tile_k = 128,
 // CHECK-SAME: layer_name = "layers.0.q_proj"
 // CHECK-LABEL: func.func @per_group
 // CHECK: qqq.w4a8_linear {{.*}} group_scale
 // CHECK-SAME: group_size = 128
 // CHECK-SAME: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 16, tile_n = 64, tile_k = 256, stages = 4, warps = 4, split_k = 1, swap_ab = true>,
 // CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 32, tile_m = 32, tile_n = 64, tile_k = 256, stages = 4, warps = 4,
+// CHECK-SAME: #qqq.kernel<arch = "sm_90a", max_m = 64, tile_m = 64, tile_n = 64,
 
 // SM80-LABEL: func.func @per_channel
 // SM80: kernels = [#qqq.kernel<arch = "sm_80", max_m = 16, tile_m = 16, tile_n = 64, {{.*}}>, #qqq.kernel<arch = "sm_80", max_m = 64, tile_m = 64, {{.*}}>, #qqq.kernel<arch = "sm_80", max_m = 0, tile_m = 64, {{.*}}>]

@@ -10,9 +10,9 @@
 // properties record the template instance and its launch rules.
 // CHECK: module attributes {gpu.container_module}
 // CHECK: gpu.binary @[[PC16:qqq_w4a8_gemm_sm90_[0-9]+]] [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a">, properties = {args = ["x", "s_tok", "w_packed", "s_ch", "s_grp", "bias", "y", "M", "workspace", "x_map"], block = array<i64: 128, 1, 1>, entry = "[[PC16E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90_cluster<256, 512, 0, 16, 64, 256, 4, 4, 2>", family = "w4a8_gemm_sm90", grid = [4, array<i64: 1, 16, 0>, 2], programmatic_launch = true, shared_bytes = 58624 : i64, workspace_bytes = 0 : i64}, assembly = "{{.*}}.target sm_90a{{.*}}.entry [[PC16E]]({{.*}}wgmma.mma_async{{.*}}">]
-// CHECK: gpu.binary @[[PC0:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PC0E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 256, 128, 128, 4, 8, 1>"{{.*}}.entry [[PC0E]](
+// CHECK: gpu.binary @[[PC0:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PC0E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 128, 128, 128, 4, 8, 1>"{{.*}}.entry [[PC0E]](
 // CHECK: gpu.binary @[[PG16:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PG16E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<128, 256, 128, 16, 64, 256, 4, 4, 1>"
-// CHECK: gpu.binary @[[PG0:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PG0E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<128, 256, 128, 256, 128, 128, 4, 8, 1>"
+// CHECK: gpu.binary @[[PG0:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[PG0E:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<128, 256, 128, 64, 128, 256, 4, 8, 1>"
 // CHECK: gpu.binary @[[QA:qqq_quantize_act_[0-9]+]] {{.*}}args = ["x", "q", "s_tok", "M"], block = array<i64: 256, 1, 1>, entry = "[[QAE:[_A-Za-z0-9]+]]", expression = "qqq::quantize_act<512, 256>"{{.*}}grid = [array<i64: 1, 1, 0>, 1, 1], programmatic_launch = true
 // CHECK: gpu.binary @[[RN:qqq_rms_norm_quantize_[0-9]+]] {{.*}}args = ["x", "gamma", "epsilon", "q", "s_tok", "M"]{{.*}}entry = "[[RNE:[_A-Za-z0-9]+]]", expression = "qqq::rms_norm_quantize<256, 256>"
 
@@ -47,15 +47,15 @@
 // CHECK: gpu.launch_func  @[[PC16]]::@[[PC16E]] blocks in (%[[GX]], %[[GY]], %[[GZ]]) threads in (%[[BX]], %{{.*}}, %{{.*}})  dynamic_shared_memory_size %[[SMEM]] args(%[[XB]] : memref<?x512xi8>, %[[SB]] : memref<?xf32>, %[[WB]] : memref<256x256xi8>, %[[CB]] : memref<256xf32>, %[[NULL]] : !llvm.ptr, %[[NULL]] : !llvm.ptr, %[[Y]] : memref<?x256xf16>, %[[MI]] : i32, %[[NULL]] : !llvm.ptr, %[[MAP]] : vector<16xi64>)
 // CHECK-NOT: gpu.dealloc
 // CHECK: default {
-// 256-token tiles read x through a TMA tensor map (boxes of 128 bytes x 256
+// 128-token tiles read x through a TMA tensor map (boxes of 128 bytes x 128
 // rows) that the runtime's C interface encodes; passed by value.
 // CHECK: %[[MAPBUF:.*]] = memref.alloca() {alignment = 64 : i64} : memref<16xi64>
 // CHECK: %[[XANY:.*]] = memref.cast %[[XB]] : memref<?x512xi8> to memref<?x?xi8>
-// CHECK: %[[ROWS:.*]] = arith.constant 256 : i64
+// CHECK: %[[ROWS:.*]] = arith.constant 128 : i64
 // CHECK: func.call @qqq_encode_activation_map(%[[XANY]], %[[ROWS]], %[[MAPBUF]])
 // CHECK: %[[MAP0:.*]] = vector.load %[[MAPBUF]][%{{.*}}] : memref<16xi64>, vector<16xi64>
 // CHECK: arith.constant 256 : index
-// CHECK: arith.constant 230656 : i32
+// CHECK: arith.constant 132352 : i32
 // CHECK: gpu.launch_func  @[[PC0]]::@[[PC0E]] blocks in {{.*}}, %[[MAP0]] : vector<16xi64>)
 // CHECK: %[[R:.*]] = bufferization.to_tensor %[[Y]] restrict writable : memref<?x256xf16> to tensor<?x256xf16>
 // CHECK: return %[[R]]

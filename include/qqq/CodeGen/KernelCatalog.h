@@ -202,9 +202,10 @@ int64_t bucketForM(int64_t M);
 ///    split_k = the largest of 8, 4, 2 with CTAs * split_k <= 2 * 132 and
 ///    tile_k * split_k | K or (uneven) at least 2 * split_k K tiles.
 ///  * sm_90a, M >= 32: at most one wave of CTAs: two warpgroups when 128
-///    divides N (per group at M = 32 one), tile_m = the bucket as a power of
-///    two up to 256, halved once (not below 32) below 0.4 waves of tiles,
-///    tile_k = 256 for tile_m <= 64 when 256 divides K (else 128, else 64),
+///    divides N (up to M = 64 one when N < 6144), tile_m = the bucket as a
+///    power of two up to 256, from M = 128 halved (not below 32) while the
+///    tiles are under 0.4 waves, tile_k = 256 for tile_m <= 64 when 256
+///    divides K (else 128, else 64),
 ///    4 stages, split_k = the largest of 8, 6, 4, 3, 2 with tiles * split_k
 ///    <= 132 and at least 4 K tiles per split; tile_m halved further where
 ///    the tile does not fit shared memory.

@@ -184,10 +184,11 @@ TEST(KernelCatalog, StreamKGridWorkspaceAndRules) {
 }
 
 // From M = 32 the sm90 default fills at most one wave of CTAs with tiles
-// as large as the wave allows: two warpgroups, token tiles of the bucket
-// (at most 256) or half of it where the tiles would leave most SMs idle,
-// 256-wide K tiles for short token tiles, split-K up to one wave with at
-// least 4 K tiles per split (DefaultConfigLossTest measures the choices).
+// as large as the wave allows: two warpgroups (one up to M = 64 for N <
+// 6144), token tiles of the bucket (at most 256), from M = 128 halved while
+// the tiles would be under 0.4 waves, 256-wide K tiles for short token
+// tiles, split-K up to one wave with at least 4 K tiles per split
+// (DefaultConfigLossTest measures the choices).
 TEST(KernelCatalog, DefaultFillsOneWaveFromM32) {
   GemmShape o{4096, 4096, 0};
   // M = 1024: 32 x 4 = 128 tiles of 256 x 128, no split.
@@ -204,12 +205,18 @@ TEST(KernelCatalog, DefaultFillsOneWaveFromM32) {
   c = defaultConfig({28672, 8192, 128}, 0, "sm_90a");
   EXPECT_EQ(std::make_tuple(c.tileM, c.warps, c.splitK),
             std::make_tuple(int64_t(256), int64_t(8), int64_t(1)));
-  // Per group at M = 32 one warpgroup; LLaMA-2-7B down (43 K tiles of 256):
-  // 64 tiles, split 2 (3 would pass one wave).
+  // M = 32, N < 6144: one warpgroup; LLaMA-2-7B down (43 K tiles of 256):
+  // 64 tiles, split 2 (3 would pass one wave). N = 12288: two.
   c = defaultConfig({4096, 11008, 128}, 32, "sm_90a");
   EXPECT_EQ(std::make_tuple(c.tileM, c.warps, c.tileK, c.splitK),
             std::make_tuple(int64_t(32), int64_t(4), int64_t(256),
                             int64_t(2)));
+  EXPECT_EQ(defaultConfig({12288, 4096, 0}, 32, "sm_90a").warps, 8);
+  // LLaMA-3-8B k/v (N = 1024) at M = 512: 8 row tiles, so 64-token tiles
+  // (64 tiles) split 2.
+  c = defaultConfig({1024, 4096, 0}, 512, "sm_90a");
+  EXPECT_EQ(std::make_tuple(c.tileM, c.tileK, c.splitK),
+            std::make_tuple(int64_t(64), int64_t(256), int64_t(2)));
   // Few K tiles: no split below 4 per split; N not a multiple of 128: one
   // warpgroup; K not a multiple of 128: 64-wide K tiles.
   EXPECT_EQ(defaultConfig({4096, 1024, 0}, 64, "sm_90a").splitK, 1);
