@@ -73,7 +73,7 @@ std::map<Key, std::vector<Timed>> loadCandidates(const std::string &path) {
 
 TEST(DefaultConfig, LossAgainstTheH100TunersMeasuredCandidates) {
   auto cands = loadCandidates(QQQ_BENCH_DATA_DIR "/w4a8_h100_candidates.csv");
-  ASSERT_GE(cands.size(), 256u) << "candidate list missing or truncated";
+  ASSERT_EQ(cands.size(), 320u) << "candidate list missing or truncated";
   // Per (group, bucket): log-sums and worst of default / best, for this
   // heuristic and for the one the tuner ran with.
   struct Agg {
