@@ -68,6 +68,10 @@ def from_candidates(path):
     return gpus.pop(), ratios
 
 
+def gmean(ratios):
+    return math.exp(sum(math.log(r) for r, _ in ratios) / len(ratios))
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "--candidates":
         gpu, ratios = from_candidates(argv[2])
@@ -84,12 +88,10 @@ def main(argv):
     for (g, b) in sorted(ratios, key=lambda k: (k[0], k[1] or 1 << 30)):
         v = ratios[(g, b)]
         everything += v
-        gm = math.exp(sum(math.log(r) for r, _ in v) / len(v))
         worst, shape = max(v)
-        print(f"| {g or 'ch'} | {b or '∞'} | {len(v)} | {gm:.3f} | "
+        print(f"| {g or 'ch'} | {b or '∞'} | {len(v)} | {gmean(v):.3f} | "
               f"{worst:.3f} ({shape}) |")
-    gm = math.exp(sum(math.log(r) for r, _ in everything) / len(everything))
-    print(f"\nall {len(everything)}: gmean {gm:.3f}")
+    print(f"\nall {len(everything)}: gmean {gmean(everything):.3f}")
 
 
 if __name__ == "__main__":

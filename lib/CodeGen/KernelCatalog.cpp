@@ -332,11 +332,12 @@ static GemmConfig smallTileConfig(const GemmShape &shape, int64_t mBucket,
   int64_t m = mBucket == 0 ? 4096 : mBucket;
   c.warps = 4;
   c.tileN = 64;
-  c.tileM = std::min<int64_t>(sm90 ? 128 : 64, (m + 7) / 8 * 8);
+  // (sm_90a comes here only up to M = 16.)
+  c.tileM = std::min<int64_t>(64, (m + 7) / 8 * 8);
   // K that is not a multiple of 128 (e.g. 576 in SmolLM2) takes 64-wide
   // K tiles: the smallest the templates allow.
   c.tileK = shape.K % 128 == 0 ? 128 : 64;
-  if (sm90 && m <= 16 && shape.K % 256 == 0)
+  if (sm90 && shape.K % 256 == 0)
     c.tileK = 256;
   c.stages = 4;
   c.splitK = 1;
