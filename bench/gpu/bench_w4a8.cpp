@@ -36,6 +36,9 @@
 //                   [--no-check] (time --configs without the bit-exact
 //                   check: for knock-out variants of the templates whose
 //                   results are wrong on purpose)
+//                   [--qqq-only] (no cuBLAS baselines, host-launched or
+//                   decode-step times: their columns are nan; for runs that
+//                   compare qqq kernels with each other, e.g. run_fusion.sh)
 //
 //===----------------------------------------------------------------------===//
 #include "../../test/gpu/gpu_harness.h"
@@ -409,7 +412,8 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket,
 int main(int argc, char **argv) {
   std::string repo = ".", csvPath = "bench_w4a8.csv", tuningOut, configsPath,
               candidatesPath;
-  bool tune = false, quick = false, verbose = false, noCheck = false;
+  bool tune = false, quick = false, verbose = false, noCheck = false,
+       qqqOnly = false;
   std::string onlyShape;
   std::vector<int64_t> onlyBuckets;
   int64_t onlyGroup = -1, maxM = 0;
@@ -457,6 +461,8 @@ int main(int argc, char **argv) {
       maxM = std::atoll(argv[++i]);
     else if (a == "--configs" && i + 1 < argc)
       configsPath = argv[++i];
+    else if (a == "--qqq-only")
+      qqqOnly = true;
     else if (a == "--no-check")
       noCheck = true;
     else {
@@ -681,7 +687,9 @@ int main(int argc, char **argv) {
   for (const NamedShape &ns : shapes) {
     // ---- cuBLAS baselines (independent of the int4 group size).
     std::map<int64_t, double> f16us, i8us, f8us;
-    {
+    for (int64_t M : Ms)
+      f16us[M] = i8us[M] = f8us[M] = NAN;
+    if (!qqqOnly) {
       size_t wF16 = size_t(ns.N) * ns.K * 2, w8 = size_t(ns.N) * ns.K;
       int rF16 = rotations(wF16, dev), r8 = rotations(w8, dev);
       std::vector<DevBuf> wf16, wi8, wf8;
@@ -867,13 +875,14 @@ int main(int argc, char **argv) {
             timer.median([&](int i) { launch(i, true); }, iters, batch);
         // Launched from the host one by one (no graph).
         double usStream =
-            timer.medianStream([&](int i) { launch(i, false); }, iters);
+            qqqOnly ? NAN
+                    : timer.medianStream([&](int i) { launch(i, false); }, iters);
         // A decode step's pair: RMSNorm -> int8 of the hidden rows into the
         // GEMM's activation buffers, then the GEMM; plain stream order
         // against programmatic launch of both (the runtime's default on
         // sm_90: the GEMM streams its weights while the RMSNorm runs).
         double stepUs = NAN, stepPdlUs = NAN;
-        if (M <= 64) {
+        if (M <= 64 && !qqqOnly) {
           const Kernel &rk = kernels[rmsIndex.at(ns.K)];
           DevBuf hx(size_t(M) * ns.K * 2), gam(size_t(ns.K) * 2);
           fillRandom(hx, 21, 1);
@@ -914,7 +923,9 @@ int main(int argc, char **argv) {
   }
 
   // ---- fused RMSNorm -> int8 bandwidth.
-  for (int64_t K : {4096, 8192}) {
+  for (int64_t K : {int64_t(4096), int64_t(8192)}) {
+    if (qqqOnly)
+      break;
     const Kernel &k = kernels[rmsIndex.at(K)];
     int64_t M = 16384;
     DevBuf x(size_t(M) * K * 2), gam(size_t(K) * 2), q(size_t(M) * K),

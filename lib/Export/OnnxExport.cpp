@@ -393,7 +393,12 @@ LogicalResult Exporter::exportOp(Operation *op) {
     return hook->second(op, *this);
   if (auto c = dyn_cast<arith::ConstantOp>(op)) {
     // Written when first used (getValueName); unused ones are dropped.
-    if (!isa<ElementsAttr>(c.getValue()))
+    // Index constants that only say which dimension a tensor.dim reads
+    // need no ONNX value (see exportDim).
+    bool onlyDims = llvm::all_of(op->getUsers(), [](Operation *u) {
+      return isa<tensor::DimOp>(u);
+    });
+    if (!isa<ElementsAttr>(c.getValue()) && !(onlyDims && !op->use_empty()))
       return op->emitError("only tensor constants can be exported to ONNX");
     return success();
   }
@@ -405,6 +410,10 @@ LogicalResult Exporter::exportOp(Operation *op) {
     return exportLinear(l);
   if (auto r = dyn_cast<RMSNormOp>(op))
     return exportRMSNorm(r);
+  if (auto s = dyn_cast<tensor::ExtractSliceOp>(op))
+    return exportExtractSlice(s);
+  if (auto d = dyn_cast<tensor::DimOp>(op))
+    return exportDim(d);
   return op->emitError() << "'" << op->getName()
                          << "' cannot be exported to ONNX (no exporter is "
                             "registered for it)";

@@ -5,6 +5,8 @@
 #include "qqq/Dialect/QQQ/IR/QQQOps.h"
 #include "qqq/Export/OnnxExport.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringSet.h"
 
@@ -48,6 +50,8 @@ private:
   mlir::LogicalResult exportOnnxNode(OnnxNodeOp op);
   mlir::LogicalResult exportLinear(LinearOp op);
   mlir::LogicalResult exportRMSNorm(RMSNormOp op);
+  mlir::LogicalResult exportExtractSlice(mlir::tensor::ExtractSliceOp op);
+  mlir::LogicalResult exportDim(mlir::tensor::DimOp op);
   mlir::LogicalResult exportDecomposedNorm(RMSNormOp op,
                                            mlir::DictionaryAttr chain,
                                            const std::string &output);

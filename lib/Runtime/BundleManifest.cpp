@@ -43,6 +43,27 @@ const LayerEntry *BundleManifest::findLayer(StringRef name) const {
   return nullptr;
 }
 
+bool LayerEntry::computes(StringRef wanted, LayerPart &part) const {
+  if (name == wanted) {
+    part = {name, 0, n};
+    return true;
+  }
+  for (const LayerPart &p : parts)
+    if (p.name == wanted) {
+      part = p;
+      return true;
+    }
+  return false;
+}
+
+const LayerEntry *BundleManifest::findLayerPart(StringRef name,
+                                                LayerPart &part) const {
+  for (const LayerEntry &l : layers)
+    if (l.computes(name, part))
+      return &l;
+  return nullptr;
+}
+
 //===-- Writing -----------------------------------------------------------===//
 
 static json::Value toJSON(const MExpr &e) {
@@ -102,6 +123,13 @@ json::Value toJSON(const BundleManifest &m) {
       for (const std::string &c : l.consumers)
         consumers.push_back(c);
       layer["consumers"] = std::move(consumers);
+    }
+    if (!l.parts.empty()) {
+      json::Array parts;
+      for (const LayerPart &p : l.parts)
+        parts.push_back(
+            json::Object{{"name", p.name}, {"offset", p.offset}, {"n", p.n}});
+      layer["parts"] = std::move(parts);
     }
     layers.push_back(std::move(layer));
   }
@@ -204,6 +232,37 @@ static bool fromJSON(const json::Value &v, Bucket &b, json::Path p) {
   return o && o.map("max_m", b.maxM) && o.map("kernel", b.kernel);
 }
 
+static bool fromJSON(const json::Value &v, LayerPart &part, json::Path p) {
+  json::ObjectMapper o(v, p);
+  return o && o.map("name", part.name) && o.map("offset", part.offset) &&
+         o.map("n", part.n);
+}
+
+/// A fused layer's parts tile its columns [0, n) in order, once each.
+static bool validParts(const LayerEntry &l, json::Path p) {
+  if (l.parts.empty())
+    return true;
+  if (l.kind != "w4a8_linear" || l.parts.size() < 2) {
+    p.report("only a w4a8_linear fused from two or more layers has parts");
+    return false;
+  }
+  int64_t next = 0;
+  for (size_t i = 0; i < l.parts.size(); ++i) {
+    const LayerPart &part = l.parts[i];
+    if (part.name.empty() || part.offset != next || part.n <= 0) {
+      p.index(i).report("parts must be named and cover the columns in "
+                        "order: offset = the previous part's end, n > 0");
+      return false;
+    }
+    next += part.n;
+  }
+  if (next != l.n) {
+    p.report("the parts' columns must add up to the layer's n");
+    return false;
+  }
+  return true;
+}
+
 static bool fromJSON(const json::Value &v, LayerEntry &l, json::Path p) {
   json::ObjectMapper o(v, p);
   if (!o || !o.map("name", l.name) || !o.map("kind", l.kind) ||
@@ -212,7 +271,10 @@ static bool fromJSON(const json::Value &v, LayerEntry &l, json::Path p) {
       !o.mapOptional("epsilon", l.epsilon) ||
       !o.mapOptional("layout", l.layout) ||
       !o.mapOptional("tensors", l.tensors) || !o.map("buckets", l.buckets) ||
-      !o.mapOptional("consumers", l.consumers))
+      !o.mapOptional("consumers", l.consumers) ||
+      !o.mapOptional("parts", l.parts))
+    return false;
+  if (!validParts(l, p.field("parts")))
     return false;
   if (l.kind != "w4a8_linear" && l.kind != "quantize_act" &&
       l.kind != "rms_norm_quantize") {

@@ -94,6 +94,19 @@ int qqqFindLayer(const qqqRuntime *rt, const char *name) {
   return rt && name ? rt->impl->findLayer(name) : -1;
 }
 
+int qqqFindLayerPart(const qqqRuntime *rt, const char *name,
+                     int64_t *column_offset, int64_t *columns) {
+  if (!rt || !name)
+    return -1;
+  int64_t offset = 0, n = 0;
+  int layer = rt->impl->findLayerPart(name, offset, n);
+  if (layer >= 0 && column_offset)
+    *column_offset = offset;
+  if (layer >= 0 && columns)
+    *columns = n;
+  return layer;
+}
+
 qqqStatus qqqLaunchLinear(qqqRuntime *rt, int layer, int64_t M, qqqDevicePtr x,
                           qqqDevicePtr s_tok, qqqDevicePtr y, void *stream) {
   if (!rt)

@@ -282,6 +282,19 @@ int Runtime::findLayer(StringRef layerName) const {
   return -1;
 }
 
+int Runtime::findLayerPart(StringRef name, int64_t &columnOffset,
+                           int64_t &columns) const {
+  for (size_t i = 0; i < loadedLayers.size(); ++i) {
+    LayerPart part;
+    if (loadedLayers[i].entry.computes(name, part)) {
+      columnOffset = part.offset;
+      columns = part.n;
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
 Error Runtime::launchLayer(Layer &layer, int64_t M,
                            const std::map<std::string, CUdeviceptr> &io,
                            CUstream stream) {

@@ -88,10 +88,16 @@ def test_compile_runs_and_stays_close(tiny, tmp_path, extra):
     n_int = sum(n.op_type == "MatMulInteger" for n in g.node)
     report = json.loads((tmp_path / "report.json").read_text())
     layers = _layers(report)
-    # Every quantized linear is one MatMulInteger. (The tiny model has 2 x 7
-    # linears + lm_head; how many reach qqq-gptq as qqq.linear depends on the
-    # importer's raising, so the count is checked against the report.)
-    assert n_int == len(layers) >= 3
+    # Every quantized linear is one MatMulInteger, except that the layers
+    # reading the same activations share one (qqq-fuse-projections: q/k/v and
+    # gate/up). (The tiny model has 2 x 7 linears + lm_head; how many reach
+    # qqq-gptq as qqq.linear depends on the importer's raising, so the count
+    # is checked against the report.)
+    fused = report["fused_projections"]
+    assert sorted(len(f["parts"]) for f in fused) == [2, 2, 3, 3]
+    names = {rec["layer"] for rec in layers}
+    assert all(set(f["parts"]) <= names for f in fused)
+    assert n_int == len(layers) - sum(len(f["parts"]) - 1 for f in fused) >= 3
     assert set(report["seconds"]) >= {"import", "quantize", "export", "total"}
     rng = np.random.default_rng(0)
     ids = rng.integers(0, 256, size=(2, 24), dtype=np.int64)

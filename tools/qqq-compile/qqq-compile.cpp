@@ -102,6 +102,12 @@ static cl::opt<std::string> layout(
     cl::desc("int4 weight layout in the IR (row_major, auto, "
              "sm90_interleaved); the ONNX export reads any"),
     cl::cat(cat));
+static cl::opt<bool> fuseProjections(
+    "fuse-projections", cl::init(true),
+    cl::desc("one GEMM for the layers reading the same activations (q/k/v, "
+             "gate/up; qqq-fuse-projections), in the ONNX model and the "
+             "bundle; bit-identical outputs"),
+    cl::cat(cat));
 
 static cl::opt<std::string> bundleArch(
     "bundle", cl::init(""),
@@ -262,9 +268,22 @@ int main(int argc, char **argv) {
                     damp.getValue(), skip, layout, sinkWeight.getValue());
   mlir::PassManager pm(&ctx);
   pm.addPass(qqq::createQQQQuantizePipelinePass(opts));
+  if (fuseProjections)
+    pm.addPass(qqq::createQQQFuseProjectionsPass());
   if (failed(pm.run(*module)))
     return fail("quantization failed (see above)");
   times["quantize"] = since(t);
+  // The GEMMs qqq-fuse-projections made, with the layers each computes.
+  json::Array fused;
+  module->walk([&](qqq::W4A8LinearOp op) {
+    if (std::optional<mlir::ArrayAttr> parts = op.getParts()) {
+      json::Array names;
+      for (mlir::Attribute a : *parts)
+        names.push_back(mlir::cast<mlir::StringAttr>(a).getValue());
+      fused.push_back(json::Object{{"name", op.getLayerName()},
+                                   {"parts", std::move(names)}});
+    }
+  });
   errs() << formatv("[qqq-compile] quantize done in {0:f2} s\n", since(t));
 
   t = Clock::now();
@@ -317,7 +336,8 @@ int main(int argc, char **argv) {
                       {"output", outModel.str().str()},
                       {"calibration", stats},
                       {"seconds", std::move(times)},
-                      {"quantization", std::move(pipelineJson)}};
+                      {"quantization", std::move(pipelineJson)},
+                      {"fused_projections", std::move(fused)}};
   if (Error e = writeJsonAtomically(reportPath, std::move(report)))
     return fail(toString(std::move(e)));
   errs() << formatv("[qqq-compile] wrote {0} and {1} in {2:f2} s\n", outModel,

@@ -19,6 +19,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -81,7 +82,8 @@ int main(int argc, char **argv) {
   qqq::registerW4A8ToOnnxExporters();
 #endif
   DialectRegistry registry;
-  registry.insert<qqq::QQQDialect, func::FuncDialect, arith::ArithDialect>();
+  registry.insert<qqq::QQQDialect, func::FuncDialect, arith::ArithDialect,
+                  tensor::TensorDialect>();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;

@@ -19,7 +19,10 @@
 //                                { "max_m": 0, "kernel": "k3" } ] } ] }
 //
 // Quantizer layers (quantize_act, rms_norm_quantize) list the w4a8_linear
-// layers that read their output in "consumers".
+// layers that read their output in "consumers". A w4a8_linear fused from
+// several layers (qqq-fuse-projections) lists them in "parts":
+// [{"name": "layers.0.q_proj", "offset": 0, "n": 4096}, ...], their output
+// columns in order, covering [0, n).
 //
 // A launch dimension G that depends on the token count M is
 // `{"mul": a, "div": d, "add": c}` = a * ceil(M / d) + c (d = 0: just c).
@@ -92,6 +95,12 @@ struct Bucket {
   std::string kernel;
 };
 
+/// One layer of a fused w4a8_linear: its columns [offset, offset + n).
+struct LayerPart {
+  std::string name;
+  int64_t offset = 0, n = 0;
+};
+
 struct LayerEntry {
   std::string name;
   std::string kind; // w4a8_linear, quantize_act, rms_norm_quantize
@@ -102,6 +111,11 @@ struct LayerEntry {
   std::vector<Bucket> buckets;
   /// Activation quantizers: the w4a8_linear layers reading their output.
   std::vector<std::string> consumers;
+  /// A fused w4a8_linear: the layers it computes, in column order.
+  std::vector<LayerPart> parts;
+  /// Whether this layer computes `name`'s outputs (it is `name`, or lists it
+  /// in its parts); `part` then says which columns of its output they are.
+  bool computes(llvm::StringRef name, LayerPart &part) const;
   /// The bucket serving M, or nullptr when none does.
   const Bucket *bucketFor(int64_t M) const;
 };
@@ -112,6 +126,10 @@ struct BundleManifest {
   std::vector<LayerEntry> layers;
   const KernelEntry *findKernel(llvm::StringRef name) const;
   const LayerEntry *findLayer(llvm::StringRef name) const;
+  /// The layer computing `name`'s outputs and where they are in its output
+  /// rows: the layer called `name` (all its columns), or the fused layer
+  /// listing `name` in its parts. Null when neither exists.
+  const LayerEntry *findLayerPart(llvm::StringRef name, LayerPart &part) const;
 };
 
 /// Element size of a manifest dtype, 0 if unknown.

@@ -77,6 +77,11 @@ public:
 
   const std::vector<Layer> &layers() const { return loadedLayers; }
   int findLayer(llvm::StringRef name) const;
+  /// The layer computing `name`'s outputs (itself, or the fused layer listing
+  /// it in its parts) and their columns [columnOffset, + columns) in that
+  /// layer's output rows; -1 when no layer does.
+  int findLayerPart(llvm::StringRef name, int64_t &columnOffset,
+                    int64_t &columns) const;
   llvm::Error launchLinear(int layer, int64_t M, CUdeviceptr x,
                            CUdeviceptr sTok, CUdeviceptr y, CUstream stream);
   llvm::Error launchQuantize(int layer, int64_t M, CUdeviceptr x,

@@ -55,6 +55,13 @@ int qqqLayerCount(const qqqRuntime *rt);
 const char *qqqLayerName(const qqqRuntime *rt, int layer);
 /* Index of the layer called `name`, or -1. */
 int qqqFindLayer(const qqqRuntime *rt, const char *name);
+/* Index of the layer computing the outputs of layer `name`, or -1: the
+ * layer itself (column_offset 0, columns its N), or the GEMM it was fused
+ * into (qqq-fuse-projections: e.g. q_proj in q_proj+k_proj+v_proj), whose
+ * output rows hold `name`'s columns at [column_offset, column_offset +
+ * columns). Either output pointer may be NULL. */
+int qqqFindLayerPart(const qqqRuntime *rt, const char *name,
+                     int64_t *column_offset, int64_t *columns);
 
 /* Y[M, N] (f16) = W4A8 linear of x (int8 [M, K]) with per-token scales
  * s_tok (f32 [M]); weights, scales and bias come from the bundle. The

@@ -206,6 +206,14 @@ LogicalResult Writer::add(W4A8LinearOp op) {
   layer.k = shape.K;
   layer.groupSize = shape.groupSize;
   layer.layout = stringifyWeightLayout(op.getLayout()).str();
+  if (std::optional<ArrayAttr> parts = op.getParts()) {
+    int64_t offset = 0;
+    for (auto [name, n] : llvm::zip(*parts, *op.getPartSizes())) {
+      layer.parts.push_back(
+          {cast<StringAttr>(name).getValue().str(), offset, n});
+      offset += n;
+    }
+  }
   for (auto [i, attr] : llvm::enumerate(kernels)) {
     auto k = cast<KernelConfigAttr>(attr);
     codegen::GemmConfig c = toGemmConfig(k);

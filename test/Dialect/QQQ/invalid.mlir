@@ -528,3 +528,51 @@ func.func @onnx_empty_type(%x: tensor<3xf32>) -> tensor<3xf32> {
   %y = qqq.onnx_node ""(%x) : (tensor<3xf32>) -> tensor<3xf32>
   return %y : tensor<3xf32>
 }
+
+// -----
+
+func.func @w4a8_parts_without_sizes(%q: tensor<4x256xi8>, %s: tensor<4x1xf32>, %w: tensor<64x128xi8>, %sch: tensor<64xf32>) -> tensor<4x64xf16> {
+  // expected-error @+1 {{parts and part_sizes must be given together}}
+  %y = qqq.w4a8_linear %q, %s, %w, %sch {layout = #qqq.layout<row_major>, layer_name = "l", parts = ["a", "b"]} : (tensor<4x256xi8>, tensor<4x1xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<4x64xf16>
+  return %y : tensor<4x64xf16>
+}
+
+// -----
+
+func.func @w4a8_parts_one(%q: tensor<4x256xi8>, %s: tensor<4x1xf32>, %w: tensor<64x128xi8>, %sch: tensor<64xf32>) -> tensor<4x64xf16> {
+  // expected-error @+1 {{parts must name at least two layers, one per part_sizes entry; got 1 names and 1 sizes}}
+  %y = qqq.w4a8_linear %q, %s, %w, %sch {layout = #qqq.layout<row_major>, layer_name = "l", parts = ["a"], part_sizes = array<i64: 64>} : (tensor<4x256xi8>, tensor<4x1xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<4x64xf16>
+  return %y : tensor<4x64xf16>
+}
+
+// -----
+
+func.func @w4a8_parts_count(%q: tensor<4x256xi8>, %s: tensor<4x1xf32>, %w: tensor<64x128xi8>, %sch: tensor<64xf32>) -> tensor<4x64xf16> {
+  // expected-error @+1 {{parts must name at least two layers, one per part_sizes entry; got 2 names and 1 sizes}}
+  %y = qqq.w4a8_linear %q, %s, %w, %sch {layout = #qqq.layout<row_major>, layer_name = "l", parts = ["a", "b"], part_sizes = array<i64: 64>} : (tensor<4x256xi8>, tensor<4x1xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<4x64xf16>
+  return %y : tensor<4x64xf16>
+}
+
+// -----
+
+func.func @w4a8_parts_duplicate(%q: tensor<4x256xi8>, %s: tensor<4x1xf32>, %w: tensor<64x128xi8>, %sch: tensor<64xf32>) -> tensor<4x64xf16> {
+  // expected-error @+1 {{parts must be distinct non-empty layer names, got 'a' twice or empty}}
+  %y = qqq.w4a8_linear %q, %s, %w, %sch {layout = #qqq.layout<row_major>, layer_name = "l", parts = ["a", "a"], part_sizes = array<i64: 32, 32>} : (tensor<4x256xi8>, tensor<4x1xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<4x64xf16>
+  return %y : tensor<4x64xf16>
+}
+
+// -----
+
+func.func @w4a8_parts_empty_size(%q: tensor<4x256xi8>, %s: tensor<4x1xf32>, %w: tensor<64x128xi8>, %sch: tensor<64xf32>) -> tensor<4x64xf16> {
+  // expected-error @+1 {{part 'b' has 0 output features}}
+  %y = qqq.w4a8_linear %q, %s, %w, %sch {layout = #qqq.layout<row_major>, layer_name = "l", parts = ["a", "b"], part_sizes = array<i64: 64, 0>} : (tensor<4x256xi8>, tensor<4x1xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<4x64xf16>
+  return %y : tensor<4x64xf16>
+}
+
+// -----
+
+func.func @w4a8_parts_sum(%q: tensor<4x256xi8>, %s: tensor<4x1xf32>, %w: tensor<64x128xi8>, %sch: tensor<64xf32>) -> tensor<4x64xf16> {
+  // expected-error @+1 {{part_sizes sum to 48 but N = 64}}
+  %y = qqq.w4a8_linear %q, %s, %w, %sch {layout = #qqq.layout<row_major>, layer_name = "l", parts = ["a", "b"], part_sizes = array<i64: 32, 16>} : (tensor<4x256xi8>, tensor<4x1xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<4x64xf16>
+  return %y : tensor<4x64xf16>
+}

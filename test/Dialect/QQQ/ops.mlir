@@ -101,6 +101,20 @@ func.func @w4a8_stream_k(%q: tensor<?x256xi8>, %s: tensor<?x1xf32>, %w: tensor<6
 
 // -----
 
+// A layer fused from two (qqq-fuse-projections): its parts in column order.
+// CHECK-LABEL: func.func @w4a8_fused_parts
+func.func @w4a8_fused_parts(%q: tensor<?x256xi8>, %s: tensor<?x1xf32>, %w: tensor<96x128xi8>,
+                            %sch: tensor<96xf32>) -> tensor<?x96xf16> {
+  // CHECK: qqq.w4a8_linear {{.*}}layer_name = "attn.q_proj+k_proj", layout = #qqq.layout<row_major>, part_sizes = array<i64: 64, 32>, parts = ["attn.q_proj", "attn.k_proj"]}
+  %y = qqq.w4a8_linear %q, %s, %w, %sch {
+      layout = #qqq.layout<row_major>, layer_name = "attn.q_proj+k_proj",
+      parts = ["attn.q_proj", "attn.k_proj"], part_sizes = array<i64: 64, 32>}
+      : (tensor<?x256xi8>, tensor<?x1xf32>, tensor<96x128xi8>, tensor<96xf32>) -> tensor<?x96xf16>
+  return %y : tensor<?x96xf16>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @w4a8_per_group
 func.func @w4a8_per_group(%q: tensor<2x7x256xi8>, %s: tensor<2x7x1xf32>, %w: tensor<64x128xi8>,
                           %sch: tensor<64xf32>, %sg: tensor<2x64xf16>) -> tensor<2x7x64xf32> {

@@ -133,7 +133,8 @@ TEST_F(QQQDialectTest, BuiltW4A8LinearVerifiesAndReportsShapes) {
       body->getArgument(2), body->getArgument(3), body->getArgument(4),
       /*bias=*/Value(), WeightLayoutAttr::get(&ctx, WeightLayout::row_major),
       b.getI64IntegerAttr(128), b.getStringAttr("layers.0.q_proj"),
-      /*scheme=*/nullptr, /*kernels=*/nullptr);
+      /*scheme=*/nullptr, /*kernels=*/nullptr, /*parts=*/nullptr,
+      /*part_sizes=*/nullptr);
   func::ReturnOp::create(b, loc, op.getResult());
   EXPECT_TRUE(succeeded(verify(module))) << lastError;
   EXPECT_EQ(op.getInFeatures(), 256);

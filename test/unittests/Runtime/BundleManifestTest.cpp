@@ -141,6 +141,64 @@ TEST(BundleManifest, RejectsInconsistentManifests) {
   expectRejected(badMapRows, "x_map_rows");
 }
 
+/// A layer fused from q (128 columns) and k (128) by qqq-fuse-projections.
+BundleManifest fusedSample() {
+  BundleManifest m = sample();
+  LayerEntry &l = m.layers[0];
+  l.name = "layers.0.q_proj+k_proj";
+  l.parts = {LayerPart{"layers.0.q_proj", 0, 128},
+             LayerPart{"layers.0.k_proj", 128, 128}};
+  m.layers[1].consumers = {l.name};
+  return m;
+}
+
+TEST(BundleManifest, FusedLayerPartsRoundTripAndAreFound) {
+  std::string text = print(fusedSample());
+  llvm::Expected<BundleManifest> back = parseManifest(text, "manifest.json");
+  ASSERT_TRUE(!!back) << llvm::toString(back.takeError());
+  EXPECT_EQ(print(*back), text);
+  LayerPart part;
+  const LayerEntry *k = back->findLayerPart("layers.0.k_proj", part);
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(k->name, "layers.0.q_proj+k_proj");
+  EXPECT_EQ(part.offset, 128);
+  EXPECT_EQ(part.n, 128);
+  ASSERT_NE(back->findLayerPart("layers.0.q_proj", part), nullptr);
+  EXPECT_EQ(part.offset, 0);
+  // The fused layer by its own name: all of its columns.
+  ASSERT_EQ(back->findLayerPart("layers.0.q_proj+k_proj", part), k);
+  EXPECT_EQ(part.offset, 0);
+  EXPECT_EQ(part.n, 256);
+  // An unfused layer is its own part.
+  ASSERT_NE(back->findLayerPart("quantize_act", part), nullptr);
+  EXPECT_EQ(part.n, 0);
+  EXPECT_EQ(back->findLayerPart("layers.0.v_proj", part), nullptr);
+  EXPECT_EQ(back->findLayer("layers.0.k_proj"), nullptr);
+  // Unfused manifests have no "parts" key.
+  EXPECT_EQ(print(sample()).find("\"parts\""), std::string::npos);
+}
+
+TEST(BundleManifest, RejectsPartsThatDoNotTileTheColumns) {
+  std::string text = print(fusedSample());
+  std::string gap = text;
+  replace(gap, "\"offset\": 128", "\"offset\": 130");
+  expectRejected(gap, "cover the columns in order");
+  BundleManifest empty = fusedSample();
+  empty.layers[0].parts[1].n = 0;
+  empty.layers[0].n = 128;
+  expectRejected(print(empty), "cover the columns in order");
+  std::string shortSum = text;
+  replace(shortSum, "\"n\": 256", "\"n\": 320");
+  expectRejected(shortSum, "add up to the layer's n");
+  BundleManifest one = fusedSample();
+  one.layers[0].parts.pop_back();
+  one.layers[0].n = 128;
+  expectRejected(print(one), "two or more layers");
+  BundleManifest quantizer = fusedSample();
+  quantizer.layers[1].parts = quantizer.layers[0].parts;
+  expectRejected(print(quantizer), "only a w4a8_linear");
+}
+
 struct TempDir {
   llvm::SmallString<128> path;
   TempDir() { EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("qqq-bundle-test", path)); }

@@ -34,6 +34,10 @@ TEST(RuntimeWithoutDriver, NullArgumentsAreInvalid) {
   EXPECT_NE(std::string(qqqLastError()).find("NULL"), std::string::npos);
   EXPECT_EQ(qqqLayerCount(nullptr), 0);
   EXPECT_EQ(qqqFindLayer(nullptr, "x"), -1);
+  int64_t offset = -7, columns = -7;
+  EXPECT_EQ(qqqFindLayerPart(nullptr, "x", &offset, &columns), -1);
+  EXPECT_EQ(offset, -7); // untouched when nothing is found
+  EXPECT_EQ(columns, -7);
 }
 
 TEST(RuntimeWithoutDriver, ActivationMapChecksItsArgumentsFirst) {

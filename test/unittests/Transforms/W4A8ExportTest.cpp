@@ -8,6 +8,7 @@
 // output to equal numerics::referenceW4A8Linear bit for bit.
 //
 //===----------------------------------------------------------------------===//
+#include "OrtRunner.h"
 #include "qqq/Dialect/QQQ/IR/QQQDialect.h"
 #include "qqq/Dialect/QQQ/IR/QQQOps.h"
 #include "qqq/Export/OnnxExport.h"
@@ -33,21 +34,11 @@
 #include <fstream>
 #include <random>
 
-#ifndef QQQ_PYTHON
-#define QQQ_PYTHON "python3"
-#endif
-
 using namespace mlir;
 using namespace qqq;
 using numerics::Matrix;
 
 namespace {
-
-bool haveOnnxRuntime() {
-  std::string cmd = std::string(QQQ_PYTHON) +
-                    " -c 'import onnxruntime, numpy' >/dev/null 2>&1";
-  return std::system(cmd.c_str()) == 0;
-}
 
 struct Case {
   int64_t groupSize;
@@ -98,46 +89,15 @@ OwningOpRef<ModuleOp> buildModule(MLIRContext &ctx, const Case &c,
   auto lin = W4A8LinearOp::create(
       b, loc, yT, quant.getOutput(), quant.getScale(), wv, sch, gs, bias,
       layout, gAttr, b.getStringAttr("layers.0.proj"), QuantSchemeAttr(),
-      ArrayAttr());
+      ArrayAttr(), ArrayAttr(), DenseI64ArrayAttr());
   func::ReturnOp::create(b, loc, lin.getResult());
   return module;
-}
-
-/// Runs model.onnx on x (M x K f32) in ONNX Runtime; returns y as f32 values.
-bool runOrt(const std::string &dir, const std::string &model,
-            const Matrix<float> &x, int64_t n, Matrix<float> &y) {
-  std::string xin = dir + "/x.bin", yout = dir + "/y.bin",
-              script = dir + "/run.py";
-  {
-    std::ofstream f(xin, std::ios::binary);
-    f.write(reinterpret_cast<const char *>(x.data.data()), x.data.size() * 4);
-  }
-  {
-    std::ofstream f(script);
-    f << "import sys, numpy as np, onnxruntime as ort\n"
-         "m, xin, yout, rows, k = sys.argv[1], sys.argv[2], sys.argv[3], "
-         "int(sys.argv[4]), int(sys.argv[5])\n"
-         "x = np.fromfile(xin, dtype=np.float32).reshape(rows, k)\n"
-         "so = ort.SessionOptions(); so.intra_op_num_threads = 1\n"
-         "s = ort.InferenceSession(m, so, providers=['CPUExecutionProvider'])\n"
-         "y = s.run(None, {s.get_inputs()[0].name: x})[0]\n"
-         "y.astype(np.float32).tofile(yout)\n";
-  }
-  std::string cmd = std::string(QQQ_PYTHON) + " " + script + " " + model +
-                    " " + xin + " " + yout + " " + std::to_string(x.rows) +
-                    " " + std::to_string(x.cols);
-  if (std::system(cmd.c_str()) != 0)
-    return false;
-  y = Matrix<float>(x.rows, n);
-  std::ifstream f(yout, std::ios::binary);
-  f.read(reinterpret_cast<char *>(y.data.data()), y.data.size() * 4);
-  return bool(f);
 }
 
 class W4A8Export : public ::testing::TestWithParam<Case> {};
 
 TEST_P(W4A8Export, OrtEqualsReferenceGemmBitForBit) {
-  if (!haveOnnxRuntime())
+  if (!ort::haveOnnxRuntime())
     GTEST_SKIP() << "python3 with onnxruntime and numpy is not available";
   const Case c = GetParam();
   const int64_t M = 37, K = 256, N = 128;
@@ -189,8 +149,10 @@ TEST_P(W4A8Export, OrtEqualsReferenceGemmBitForBit) {
   registerW4A8ToOnnxExporters();
   ASSERT_TRUE(succeeded(exportOnnxModel(*module, model)));
 
-  Matrix<float> got;
-  ASSERT_TRUE(runOrt(dir.str().str(), model, x, N, got));
+  std::vector<Matrix<float>> outputs;
+  ASSERT_TRUE(ort::runOrt(dir.str().str(), model, x, outputs));
+  ASSERT_EQ(outputs.size(), 1u);
+  const Matrix<float> &got = outputs[0];
   Matrix<float> ref;
   ASSERT_EQ(numerics::referenceW4A8Linear(x, w, ref), "");
   int64_t mismatches = 0;

@@ -4,6 +4,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
 using namespace qqq;
@@ -225,6 +226,36 @@ LogicalResult W4A8LinearOp::verify() {
   }
   if (failed(verifyRowShape(*this, x, y, n, "input", "result")))
     return failure();
+  return verifyParts(n);
+}
+
+LogicalResult W4A8LinearOp::verifyParts(int64_t n) {
+  std::optional<ArrayAttr> names = getParts();
+  std::optional<ArrayRef<int64_t>> sizes = getPartSizes();
+  if (!names && !sizes)
+    return success();
+  if (!names || !sizes)
+    return emitOpError("parts and part_sizes must be given together");
+  if (names->size() < 2 || names->size() != sizes->size())
+    return emitOpError() << "parts must name at least two layers, one per "
+                            "part_sizes entry; got "
+                         << names->size() << " names and " << sizes->size()
+                         << " sizes";
+  llvm::StringSet<> seen;
+  int64_t total = 0;
+  for (auto [attr, size] : llvm::zip(*names, *sizes)) {
+    StringRef name = cast<StringAttr>(attr).getValue();
+    if (name.empty() || !seen.insert(name).second)
+      return emitOpError() << "parts must be distinct non-empty layer names, "
+                              "got '"
+                           << name << "' twice or empty";
+    if (size <= 0)
+      return emitOpError() << "part '" << name << "' has " << size
+                           << " output features";
+    total += size;
+  }
+  if (!ShapedType::isDynamic(n) && total != n)
+    return emitOpError() << "part_sizes sum to " << total << " but N = " << n;
   return success();
 }
 

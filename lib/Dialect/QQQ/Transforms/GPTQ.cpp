@@ -184,7 +184,8 @@ static LogicalResult rewriteLinear(LinearOp op, const QuantizedLayer &ql,
   auto lin = W4A8LinearOp::create(
       b, loc, yType, quant.getOutput(), quant.getScale(), weight, chScale,
       grpScale, bias, layout, groupSizeAttr, op.getLayerNameAttr(), scheme,
-      ArrayAttr());
+      /*kernels=*/ArrayAttr(), /*parts=*/ArrayAttr(),
+      /*part_sizes=*/DenseI64ArrayAttr());
   op.getResult().replaceAllUsesWith(lin.getResult());
   Operation *oldWeight = op.getWeight().getDefiningOp();
   Operation *oldBias = op.getBias() ? op.getBias().getDefiningOp() : nullptr;

@@ -15,7 +15,6 @@
 #include "qqq/Dialect/QQQ/Transforms/Passes.h"
 #include "qqq/Numerics/Packing.h"
 
-#include "mlir/IR/Matchers.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace qqq {
@@ -28,18 +27,6 @@ using namespace qqq;
 
 static numerics::WeightLayout toNumerics(WeightLayout l) {
   return static_cast<numerics::WeightLayout>(static_cast<uint32_t>(l));
-}
-
-/// The bytes of a constant i8 tensor.
-static FailureOr<std::vector<uint8_t>> readBytes(Value v) {
-  DenseElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)))
-    return failure();
-  std::vector<uint8_t> out;
-  out.reserve(attr.getNumElements());
-  for (int8_t x : attr.getValues<int8_t>())
-    out.push_back(uint8_t(x));
-  return out;
 }
 
 /// Whether this build can pack `layout` (probes with a tiny weight).
@@ -72,7 +59,7 @@ LogicalResult qqq::runPack(ModuleOp module, StringRef layoutName,
     }
     auto type = cast<RankedTensorType>(op.getWeight().getType());
     int64_t n = type.getDimSize(0), k = type.getDimSize(1) * 2;
-    auto bytes = readBytes(op.getWeight());
+    auto bytes = readByteConstant(op.getWeight());
     if (failed(bytes)) {
       op.emitError() << "qqq-pack: layer '" << op.getLayerName()
                      << "': packed weight is not a constant";

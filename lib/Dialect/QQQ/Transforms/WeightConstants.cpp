@@ -81,6 +81,18 @@ FailureOr<std::vector<float>> qqq::readFloatConstant(Value v) {
   return failure();
 }
 
+FailureOr<std::vector<uint8_t>> qqq::readByteConstant(Value v) {
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) ||
+      !attr.getElementType().isInteger(8))
+    return failure();
+  std::vector<uint8_t> out;
+  out.reserve(attr.getNumElements());
+  for (int8_t x : attr.getValues<int8_t>())
+    out.push_back(uint8_t(x));
+  return out;
+}
+
 FailureOr<numerics::Matrix<float>> qqq::readLinearWeight(LinearOp op) {
   auto values = readFloatConstant(op.getWeight());
   if (failed(values))

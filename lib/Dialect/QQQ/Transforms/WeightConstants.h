@@ -21,6 +21,9 @@ namespace qqq {
 /// failure when `v` is not produced by a constant with readable data.
 mlir::FailureOr<std::vector<float>> readFloatConstant(mlir::Value v);
 
+/// The bytes of a constant i8 tensor (dense), row-major; failure otherwise.
+mlir::FailureOr<std::vector<uint8_t>> readByteConstant(mlir::Value v);
+
 /// The weight of a linear layer as N x K (transposing a `weight_kn` weight).
 mlir::FailureOr<numerics::Matrix<float>> readLinearWeight(LinearOp op);
 

@@ -132,6 +132,9 @@ def QQQ_W4A8LinearOp : QQQ_Op<"w4a8_linear", [Pure, AttrSizedOperandSegments]> {
     The result is the kernel's f16 output, `[..., N]` (f32 means the same f16
     values widened, for models that run in f32). `scheme` records how the
     weights were made; `kernels` the GEMM configurations chosen per M bucket.
+    A layer made by `qqq-fuse-projections` from several layers that read the
+    same activations lists them in `parts` (their layer names) and
+    `part_sizes` (their output features, in column order, summing to N).
 
     ```mlir
     %y = qqq.w4a8_linear %q, %s, %w, %sch group_scale %sg {
@@ -152,7 +155,9 @@ def QQQ_W4A8LinearOp : QQQ_Op<"w4a8_linear", [Pure, AttrSizedOperandSegments]> {
     OptionalAttr<I64Attr>:$group_size,
     StrAttr:$layer_name,
     OptionalAttr<QQQ_QuantSchemeAttr>:$scheme,
-    OptionalAttr<QQQ_KernelConfigArrayAttr>:$kernels);
+    OptionalAttr<QQQ_KernelConfigArrayAttr>:$kernels,
+    OptionalAttr<StrArrayAttr>:$parts,
+    OptionalAttr<DenseI64ArrayAttr>:$part_sizes);
   let results = (outs QQQ_HalfOrF32Tensor:$result);
   let assemblyFormat = [{
     $input `,` $input_scale `,` $weight `,` $channel_scale
@@ -165,6 +170,8 @@ def QQQ_W4A8LinearOp : QQQ_Op<"w4a8_linear", [Pure, AttrSizedOperandSegments]> {
     int64_t getOutFeatures();
     int64_t getInFeatures();
     bool isPerGroup() { return getGroupScale() != nullptr; }
+    /// Checks `parts` / `part_sizes` against N (the verifier's last step).
+    ::mlir::LogicalResult verifyParts(int64_t n);
   }];
 }
 

@@ -3,6 +3,7 @@
 #define QQQ_DIALECT_QQQ_TRANSFORMS_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
 #include "qqq/Dialect/QQQ/IR/QQQDialect.h"
 #include "qqq/Dialect/QQQ/IR/QQQOps.h"

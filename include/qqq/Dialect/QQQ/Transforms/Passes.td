@@ -171,6 +171,29 @@ def QQQPackPass : Pass<"qqq-pack", "mlir::ModuleOp"> {
   let dependentDialects = ["::qqq::QQQDialect", "::mlir::arith::ArithDialect"];
 }
 
+def QQQFuseProjectionsPass : Pass<"qqq-fuse-projections", "mlir::ModuleOp"> {
+  let summary = "one W4A8 GEMM for the layers that read the same activations (q/k/v, gate/up)";
+  let description = [{
+    Replaces the `qqq.w4a8_linear` ops that read the same int8 activations
+    and token scales, in one block, by one op whose weight, channel scales,
+    group scales and bias are theirs concatenated along N (in module order),
+    and each original result by a `tensor.extract_slice` of its columns.
+    Every output column is computed as before, so results are bit-identical;
+    one launch streams all the weights (a LLaMA layer's q, k and v become one
+    GEMM, gate and up another), as vLLM's fused projections do.
+
+    Layers are fused only with layers of the same layout, K, group size,
+    scheme, result element type and bias presence; the packed weights are
+    unpacked, concatenated and packed again in their layout by the numerics
+    library. The fused op lists the layers in `parts` / `part_sizes` and is
+    named by their common prefix and the rest of each name joined with `+`
+    (`layers.0.self_attn.q_proj+k_proj+v_proj`). Run it before
+    `qqq-select-kernels`: a layer that already has `kernels` is an error.
+  }];
+  let dependentDialects = ["::qqq::QQQDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def QQQQuantizePipelinePass : Pass<"qqq-quantize-pipeline", "mlir::ModuleOp"> {
   let summary = "smooth/rotate → GPTQ/RTN → activation quantizers → pack";
   let description = [{
