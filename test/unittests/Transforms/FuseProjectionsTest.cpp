@@ -11,13 +11,11 @@
 //
 //===----------------------------------------------------------------------===//
 #include "OrtRunner.h"
+#include "W4A8TestLayers.h"
 #include "qqq/Dialect/QQQ/IR/QQQDialect.h"
 #include "qqq/Dialect/QQQ/IR/QQQOps.h"
 #include "qqq/Dialect/QQQ/Transforms/Passes.h"
 #include "qqq/Export/OnnxExport.h"
-#include "qqq/Numerics/Half.h"
-#include "qqq/Numerics/Packing.h"
-#include "qqq/Numerics/Quantizers.h"
 #include "qqq/Numerics/ReferenceGemm.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -52,36 +50,6 @@ constexpr const char *kNames[] = {"layers.0.self_attn.q_proj",
                                   "layers.0.self_attn.k_proj",
                                   "layers.0.self_attn.v_proj"};
 
-/// A random W4A8 weight of N rows in `c`'s layout; empty `packed` when the
-/// layout is not available in this build.
-numerics::PackedW4Weight makeWeight(const Case &c, int64_t n,
-                                    std::mt19937 &rng) {
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  Matrix<float> wf(n, kK);
-  for (float &v : wf.data)
-    v = nd(rng) * 0.05f;
-  numerics::Int4Weight q = numerics::quantizeWeightRTN(wf, c.groupSize);
-  numerics::PackedW4Weight w;
-  w.layout = c.layout;
-  w.N = n;
-  w.K = kK;
-  w.groupSize = c.groupSize;
-  if (!numerics::packWeights(c.layout, q.q, w.packed).empty())
-    w.packed.clear();
-  if (c.groupSize > 0) {
-    numerics::TwoLevelScales two =
-        numerics::computeTwoLevelScales(q.q, q.groupScale, c.groupSize);
-    w.sCh = two.sCh;
-    w.sGrpHalf = two.sGrpHalf;
-  } else {
-    w.sCh = q.channelScale;
-  }
-  if (c.bias)
-    for (int64_t i = 0; i < n; ++i)
-      w.biasHalf.push_back(numerics::floatToHalfBits(nd(rng)));
-  return w;
-}
-
 /// func @main(%x: ?xK f32) -> one ?xN_i f16 per weight, all reading one
 /// quantize_act.
 OwningOpRef<ModuleOp> buildModule(MLIRContext &ctx,
@@ -103,37 +71,11 @@ OwningOpRef<ModuleOp> buildModule(MLIRContext &ctx,
   auto quant = QuantizeActOp::create(
       b, loc, RankedTensorType::get({dyn, kK}, b.getI8Type()),
       RankedTensorType::get({dyn, 1}, b.getF32Type()), body->getArgument(0));
-  auto raw = [&](ArrayRef<int64_t> shape, Type elt, const void *p,
-                 size_t bytes) -> Value {
-    auto t = RankedTensorType::get(shape, elt);
-    return arith::ConstantOp::create(
-        b, loc, t,
-        DenseElementsAttr::getFromRawBuffer(
-            t, ArrayRef<char>(static_cast<const char *>(p), bytes)));
-  };
   SmallVector<Value> ys;
-  for (auto [i, w] : llvm::enumerate(weights)) {
-    int64_t N = w.N;
-    Value wv = raw({N, kK / 2}, b.getI8Type(), w.packed.data(), w.packed.size());
-    Value sch = raw({N}, b.getF32Type(), w.sCh.data(), N * 4);
-    Value gs, bias;
-    IntegerAttr gAttr;
-    if (w.groupSize > 0) {
-      gs = raw({kK / w.groupSize, N}, b.getF16Type(), w.sGrpHalf.data.data(),
-               w.sGrpHalf.data.size() * 2);
-      gAttr = b.getI64IntegerAttr(w.groupSize);
-    }
-    if (!w.biasHalf.empty())
-      bias = raw({N}, b.getF16Type(), w.biasHalf.data(), N * 2);
-    auto layout = WeightLayoutAttr::get(
-        &ctx, static_cast<WeightLayout>(static_cast<uint32_t>(w.layout)));
-    ys.push_back(W4A8LinearOp::create(
-                     b, loc, results[i], quant.getOutput(), quant.getScale(),
-                     wv, sch, gs, bias, layout, gAttr,
-                     b.getStringAttr(kNames[i]), QuantSchemeAttr(), ArrayAttr(),
-                     ArrayAttr(), DenseI64ArrayAttr())
-                     .getResult());
-  }
+  for (auto [i, w] : llvm::enumerate(weights))
+    ys.push_back(
+        testlayers::addLinear(b, loc, quant, w, results[i], kNames[i])
+            .getResult());
   func::ReturnOp::create(b, loc, ys);
   return module;
 }
@@ -154,7 +96,8 @@ TEST_P(FuseProjections, FusedOnnxEqualsSeparateLayersBitForBit) {
   std::mt19937 rng(5 + c.groupSize + 2 * c.bias + 4 * int(c.layout));
   std::vector<numerics::PackedW4Weight> weights;
   for (int64_t n : kWidths) {
-    weights.push_back(makeWeight(c, n, rng));
+    weights.push_back(
+        testlayers::randomWeight(c.layout, n, kK, c.groupSize, c.bias, rng));
     if (weights.back().packed.empty())
       GTEST_SKIP() << "layout not available in this build";
   }

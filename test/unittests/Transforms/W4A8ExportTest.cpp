@@ -9,13 +9,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "OrtRunner.h"
+#include "W4A8TestLayers.h"
 #include "qqq/Dialect/QQQ/IR/QQQDialect.h"
 #include "qqq/Dialect/QQQ/IR/QQQOps.h"
 #include "qqq/Export/OnnxExport.h"
 #include "qqq/Export/W4A8ToOnnx.h"
 #include "qqq/Numerics/Half.h"
 #include "qqq/Numerics/Packing.h"
-#include "qqq/Numerics/Quantizers.h"
 #include "qqq/Numerics/ReferenceGemm.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -28,10 +28,7 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <random>
 
 using namespace mlir;
@@ -65,31 +62,7 @@ OwningOpRef<ModuleOp> buildModule(MLIRContext &ctx, const Case &c,
   auto qT = RankedTensorType::get({dyn, K}, b.getI8Type());
   auto sT = RankedTensorType::get({dyn, 1}, b.getF32Type());
   auto quant = QuantizeActOp::create(b, loc, qT, sT, body->getArgument(0));
-  auto raw = [&](RankedTensorType t, const void *p, size_t bytes) -> Value {
-    auto attr = DenseElementsAttr::getFromRawBuffer(
-        t, ArrayRef<char>(static_cast<const char *>(p), bytes));
-    return arith::ConstantOp::create(b, loc, t, attr);
-  };
-  Value wv = raw(RankedTensorType::get({N, K / 2}, b.getI8Type()),
-                 w.packed.data(), w.packed.size());
-  Value sch = raw(RankedTensorType::get({N}, b.getF32Type()), w.sCh.data(),
-                  N * 4);
-  Value gs, bias;
-  IntegerAttr gAttr;
-  if (w.groupSize > 0) {
-    gs = raw(RankedTensorType::get({K / w.groupSize, N}, b.getF16Type()),
-             w.sGrpHalf.data.data(), w.sGrpHalf.data.size() * 2);
-    gAttr = b.getI64IntegerAttr(w.groupSize);
-  }
-  if (c.bias)
-    bias = raw(RankedTensorType::get({N}, b.getF16Type()), w.biasHalf.data(),
-               N * 2);
-  auto layout = WeightLayoutAttr::get(
-      &ctx, static_cast<WeightLayout>(static_cast<uint32_t>(c.layout)));
-  auto lin = W4A8LinearOp::create(
-      b, loc, yT, quant.getOutput(), quant.getScale(), wv, sch, gs, bias,
-      layout, gAttr, b.getStringAttr("layers.0.proj"), QuantSchemeAttr(),
-      ArrayAttr(), ArrayAttr(), DenseI64ArrayAttr());
+  auto lin = testlayers::addLinear(b, loc, quant, w, yT, "layers.0.proj");
   func::ReturnOp::create(b, loc, lin.getResult());
   return module;
 }
@@ -104,29 +77,10 @@ TEST_P(W4A8Export, OrtEqualsReferenceGemmBitForBit) {
   std::mt19937 rng(11 + c.groupSize + 2 * c.bias + 4 * c.f32Result +
                    8 * int(c.layout));
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  Matrix<float> wf(N, K);
-  for (float &v : wf.data)
-    v = nd(rng) * 0.05f;
-  numerics::Int4Weight q = numerics::quantizeWeightRTN(wf, c.groupSize);
-  numerics::PackedW4Weight w;
-  w.layout = c.layout;
-  w.N = N;
-  w.K = K;
-  w.groupSize = c.groupSize;
-  std::string err = numerics::packWeights(c.layout, q.q, w.packed);
-  if (!err.empty())
-    GTEST_SKIP() << "layout not available in this build: " << err;
-  if (c.groupSize > 0) {
-    numerics::TwoLevelScales two =
-        numerics::computeTwoLevelScales(q.q, q.groupScale, c.groupSize);
-    w.sCh = two.sCh;
-    w.sGrpHalf = two.sGrpHalf;
-  } else {
-    w.sCh = q.channelScale;
-  }
-  if (c.bias)
-    for (int64_t n = 0; n < N; ++n)
-      w.biasHalf.push_back(numerics::floatToHalfBits(nd(rng)));
+  numerics::PackedW4Weight w =
+      testlayers::randomWeight(c.layout, N, K, c.groupSize, c.bias, rng);
+  if (w.packed.empty())
+    GTEST_SKIP() << "layout not available in this build";
 
   Matrix<float> x(M, K);
   for (float &v : x.data)
