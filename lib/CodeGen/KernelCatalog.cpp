@@ -288,11 +288,11 @@ LaunchGeometry launchGeometry(const GemmConfig &c, const GemmShape &s,
     // Activation rows padded by 16 bytes against bank conflicts.
     g.sharedBytes = static_cast<uint32_t>(c.stages * c.tileM * (c.tileK + 16));
   }
-  // Stream-K: per CTA, one int32 partial-sum slot per output of a tile and
-  // one flag.
+  // Stream-K: one int32 flag per CTA (padded to 128 bytes), then per CTA
+  // one int32 partial-sum slot per output of a tile.
   if (c.streamK > 0)
-    g.workspaceBytes =
-        static_cast<uint64_t>(c.streamK * (c.tileM * c.tileN + 1) * 4);
+    g.workspaceBytes = static_cast<uint64_t>(
+        ((c.streamK + 31) / 32 * 32 + c.streamK * c.tileM * c.tileN) * 4);
   if (c.splitK > 1 && !sm90) // sm90 reduces in the cluster's shared memory
     g.workspaceBytes = static_cast<uint64_t>(
         (mTiles * c.tileM * s.N + nTiles * mTiles) * 4);

@@ -324,11 +324,12 @@ Error Runtime::launchLayer(Layer &layer, int64_t M,
   // Only GEMMs with split-K or stream-K partials use the stream's workspace.
   CUdeviceptr workspacePtr = 0;
   if (workspaceBytes > 0) {
-    Workspace &workspace = workspaces[stream];
+    bool scratchPartials = launchRule.family == "w4a8_gemm_sm90";
+    Workspace &workspace = workspaces[{stream, scratchPartials}];
     if (workspaceBytes > workspace.bytes) {
-      // The kernels leave the workspace zero after each launch: it is
-      // zeroed once, here, when it is (re)allocated. The old one may still
-      // be in use by this stream's earlier launches.
+      // The kernels leave what they need zero after each launch (Runtime.h):
+      // it is zeroed once, here, when it is (re)allocated. The old one may
+      // still be in use by this stream's earlier launches.
       std::string ctx = "for the GEMM workspace of " + layer.entry.name + " (" +
                         std::to_string(workspaceBytes) + " bytes)";
       if (workspace.ptr) {

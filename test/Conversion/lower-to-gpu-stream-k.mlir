@@ -2,16 +2,17 @@
 
 // The tuning table's M <= 64 entry is stream-K (stream_k = 132): the
 // template's STREAM_K flag is set, the grid is 132 persistent CTAs whatever
-// M is, and the workspace holds one 64 x 128 tile of int32 partials plus a
-// flag per CTA: 132 * (64 * 128 + 1) * 4 bytes.
-// CHECK: gpu.binary @[[SK:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[SKE:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 64, 128, 128, 3, 8, 1, true>"{{.*}}grid = [132, 1, 1]{{.*}}workspace_bytes = 4325904 : i64, x_map_rows = 64 : i64}
+// M is, and the workspace holds a flag per CTA (132, padded to 160 int32)
+// and one 64 x 128 tile of int32 partials per CTA: (160 + 132 * 64 * 128) * 4
+// bytes.
+// CHECK: gpu.binary @[[SK:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[SKE:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 64, 128, 128, 3, 8, 1, true>"{{.*}}grid = [132, 1, 1]{{.*}}workspace_bytes = 4326016 : i64, x_map_rows = 64 : i64}
 
-// The stream-K bucket allocates that workspace zeroed (1081476 int32), hands
+// The stream-K bucket allocates that workspace zeroed (1081504 int32), hands
 // it to the kernel and frees it after the launch; the other buckets pass a
 // null pointer.
 // CHECK-LABEL: func.func @per_channel
 // CHECK: case 1 {
-// CHECK: %[[WORDS:.*]] = arith.constant 1081476 : index
+// CHECK: %[[WORDS:.*]] = arith.constant 1081504 : index
 // CHECK: %[[WS:.*]] = gpu.alloc  (%[[WORDS]]) : memref<?xi32>
 // CHECK: gpu.memset  %[[WS]], %{{.*}} : memref<?xi32>, i32
 // CHECK: %[[GX:.*]] = arith.constant 132 : index

@@ -7,8 +7,9 @@
 // on random data into a poisoned output (0xFFFF) and compared BIT-EXACTLY with
 // the reference: int32 sums from an independent tiled GPU GEMM (itself
 // checked against CPU int64 dot products on sampled rows) and the f32
-// epilogue on the CPU. Split-K and stream-K workspaces must come back
-// zeroed. The activation kernels are checked against CPU formulas
+// epilogue on the CPU. Split-K workspaces must come back zeroed, stream-K
+// ones with their flags zero (their slots start poisoned: scratch). The
+// activation kernels are checked against CPU formulas
 // (quantize_act exact; rms_norm_quantize against float64 with |dq| <= 1).
 //
 // Usage: gpu_kernel_tests [--repo DIR] [--quick] [--sanitize]
@@ -642,10 +643,20 @@ int main(int argc, char **argv) {
         codegen::LaunchGeometry g =
             codegen::launchGeometry(c->config, c->shape, M);
         DevBuf ws(g.workspaceBytes);
-        if (g.workspaceBytes)
-          CU_CHECK(cuMemsetD8(ws.p, 0, g.workspaceBytes));
+        // Stream-K: the flags (first, padded to 32 int32) must start zero,
+        // the partial-sum slots are scratch: poisoned. Split-K (sm_80)
+        // adds into zeros.
+        const size_t mustBeZero =
+            c->config.streamK > 0
+                ? static_cast<size_t>((c->config.streamK + 31) / 32 * 32 * 4)
+                : g.workspaceBytes;
+        if (g.workspaceBytes) {
+          CU_CHECK(cuMemsetD8(ws.p, 0x5A, g.workspaceBytes));
+          CU_CHECK(cuMemsetD8(ws.p, 0, mustBeZero));
+        }
         CU_CHECK(cuMemsetD8(y.p, 0xFF, y.bytes)); // poison: f16 NaN 0xFFFF
-        // Twice: the second launch checks the workspace was left zeroed.
+        // Twice: the second launch checks that the first left zero what
+        // must start zero (every flag, or every split-K partial).
         CUresult lr = CUDA_SUCCESS;
         for (int rep = 0; rep < 2 && lr == CUDA_SUCCESS; ++rep)
           lr = launchGemm(k, c->config, c->shape, da, dw, withBias, y, M,
@@ -672,8 +683,8 @@ int main(int argc, char **argv) {
         if (g.workspaceBytes && g.workspaceBytes <= (256u << 20)) {
           std::vector<int32_t> wsh(g.workspaceBytes / 4);
           ws.download(wsh.data(), g.workspaceBytes);
-          for (int32_t v : wsh)
-            wsNonZero += v != 0;
+          for (size_t j = 0; j < mustBeZero / 4; ++j)
+            wsNonZero += wsh[j] != 0;
         }
         std::string d = describe(*c, M) + " bias=" + (withBias ? "1" : "0") +
                         " regs=" + std::to_string(k.regs) +

@@ -106,16 +106,20 @@ private:
   std::vector<Layer> loadedLayers;
   std::vector<CUdeviceptr> allocations;
   // The GEMMs' int32 workspace (split-K / stream-K partials and flags), one
-  // per stream, grown to the largest need and zeroed once: every kernel
-  // leaves it zero, and the kernels of one stream use it one after another
-  // (a programmatically launched GEMM touches it only after waiting for the
-  // kernel before it), so all layers share it instead of one each (a
-  // stream-K workspace is about 17 MB).
+  // per stream and kind, grown to the largest need and zeroed once: the
+  // kernels of one stream use it one after another (a programmatically
+  // launched GEMM touches it only after waiting for the kernel before it),
+  // so all layers share it instead of one each (a stream-K workspace is
+  // about 17 MB). Two kinds, because they leave different things zero: the
+  // sm_80 split-K kernels add partials atomically into zeros and leave all
+  // of it zero; the sm_90a stream-K kernels leave only their flags (at the
+  // start) zero and use the rest as scratch.
   struct Workspace {
     CUdeviceptr ptr = 0;
     uint64_t bytes = 0;
   };
-  std::map<CUstream, Workspace> workspaces;
+  /// Key: the stream and whether the kernel's partials are scratch.
+  std::map<std::pair<CUstream, bool>, Workspace> workspaces;
 };
 
 } // namespace qqq::runtime

@@ -153,7 +153,8 @@ TEST(KernelCatalog, StreamKGridWorkspaceAndRules) {
     EXPECT_EQ(g.grid[0], 132u);
     EXPECT_EQ(g.grid[1], 1u);
     EXPECT_EQ(g.grid[2], 1u);
-    EXPECT_EQ(g.workspaceBytes, 132u * (128 * 256 + 1) * 4);
+    // 132 flags padded to 160, then 132 slots of 128 x 256 int32.
+    EXPECT_EQ(g.workspaceBytes, (160u + 132u * 128 * 256) * 4);
   }
   EXPECT_EQ(instantiationExpression(c, qkv),
             "qqq::w4a8_gemm_sm90<4608, 3584, 0, 128, 256, 128, 4, 16, 1, "
