@@ -10,6 +10,7 @@
 #include "OnnxExporter.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
@@ -33,17 +34,13 @@ LogicalResult Exporter::exportExtractSlice(tensor::ExtractSliceOp op) {
   SmallVector<OpFoldResult> offsets = op.getMixedOffsets(),
                             sizes = op.getMixedSizes(),
                             strides = op.getMixedStrides();
-  auto isConst = [](OpFoldResult r, int64_t v) {
-    std::optional<int64_t> c = getConstantIntValue(r);
-    return c && *c == v;
-  };
   bool ok = rank >= 1 && static_cast<int64_t>(sizes.size()) == rank &&
             getConstantIntValue(offsets.back()) &&
             getConstantIntValue(sizes.back());
   for (int64_t d = 0; ok && d < rank; ++d)
-    ok = isConst(strides[d], 1) &&
-         (d == rank - 1 ||
-          (isConst(offsets[d], 0) && isWholeDim(sizes[d], op.getSource(), d)));
+    ok = isConstantIntValue(strides[d], 1) &&
+         (d == rank - 1 || (isConstantIntValue(offsets[d], 0) &&
+                            isWholeDim(sizes[d], op.getSource(), d)));
   if (!ok)
     return op.emitError("only slices of the last dimension (constant offset "
                         "and size, unit stride, every other dimension whole) "

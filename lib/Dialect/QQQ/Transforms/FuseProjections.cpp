@@ -115,10 +115,6 @@ std::vector<float> concatColumns(ArrayRef<std::vector<float>> parts,
   return out;
 }
 
-numerics::WeightLayout toNumerics(WeightLayout l) {
-  return static_cast<numerics::WeightLayout>(static_cast<uint32_t>(l));
-}
-
 /// Fuses `ops` (≥ 2, one FusionKey, module order). Returns the error text, or
 /// "" on success; the ops are untouched on error.
 std::string fuse(ArrayRef<W4A8LinearOp> ops) {
@@ -260,9 +256,9 @@ struct QQQFuseProjectionsPass
     for (auto &[key, ops] : byKey) {
       if (ops.size() < 2)
         continue;
-      std::string name = fusedName(llvm::to_vector(llvm::map_range(
-          ops, [](W4A8LinearOp op) { return op.getLayerName().str(); })));
       if (std::string err = fuse(ops); !err.empty()) {
+        std::string name = fusedName(llvm::to_vector(llvm::map_range(
+            ops, [](W4A8LinearOp op) { return op.getLayerName().str(); })));
         ops.front().emitError() << "qqq-fuse-projections: cannot fuse into '"
                                 << name << "': " << err;
         return signalPassFailure();

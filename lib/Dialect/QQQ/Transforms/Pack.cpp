@@ -25,10 +25,6 @@ namespace qqq {
 using namespace mlir;
 using namespace qqq;
 
-static numerics::WeightLayout toNumerics(WeightLayout l) {
-  return static_cast<numerics::WeightLayout>(static_cast<uint32_t>(l));
-}
-
 /// Whether this build can pack `layout` (probes with a tiny weight).
 static bool layoutAvailable(WeightLayout layout) {
   numerics::Matrix<int8_t> probe(64, 128, 0);

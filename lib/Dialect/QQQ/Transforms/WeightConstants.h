@@ -9,6 +9,7 @@
 
 #include "qqq/Dialect/QQQ/IR/QQQOps.h"
 #include "qqq/Numerics/Matrix.h"
+#include "qqq/Numerics/Packing.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/Support/LLVM.h"
@@ -16,6 +17,11 @@
 #include <vector>
 
 namespace qqq {
+
+/// The numerics library's name of a #qqq.layout (same values, QQQAttrs.td).
+inline numerics::WeightLayout toNumerics(WeightLayout l) {
+  return static_cast<numerics::WeightLayout>(static_cast<uint32_t>(l));
+}
 
 /// The elements of a constant float tensor (f32/f16/bf16) as f32, row-major;
 /// failure when `v` is not produced by a constant with readable data.
