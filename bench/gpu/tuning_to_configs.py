@@ -12,18 +12,23 @@ import sys
 from tuning_table import load
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: tuning_to_configs.py TUNING.json")
-    table = load(sys.argv[1])
-    print(f"# {table['gpu']}: n k group max_m tile_m tile_n tile_k stages "
-          "warps split_k stream_k")
+def config_lines(table):
+    """The table's sm_90a entries as --configs lines (with a header)."""
+    lines = [f"# {table['gpu']}: n k group max_m tile_m tile_n tile_k "
+             "stages warps split_k stream_k"]
     for e in table["entries"]:
         if e["arch"] != "sm_90a":
             continue
-        print(" ".join(str(e[k]) for k in (
+        lines.append(" ".join(str(e[k]) for k in (
             "n", "k", "group", "max_m", "tile_m", "tile_n", "tile_k",
-            "stages", "warps", "split_k")), e.get("stream_k", 0))
+            "stages", "warps", "split_k")) + f" {e.get('stream_k', 0)}")
+    return lines
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: tuning_to_configs.py TUNING.json")
+    print("\n".join(config_lines(load(sys.argv[1]))))
 
 
 if __name__ == "__main__":

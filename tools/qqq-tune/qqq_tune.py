@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from join_runs import join  # noqa: E402
 from merge_tuning import merge_into, write  # noqa: E402
 from tuning_table import load  # noqa: E402
+from tuning_to_configs import config_lines  # noqa: E402
 
 
 def named_shapes(harness):
@@ -80,8 +81,10 @@ def join_candidates(out, paths):
     print(f"wrote {out}: {len(rows)} candidates", flush=True)
 
 
-def tune(args, shapes, buckets, parts_dir):
+def tune(args, shapes, buckets, parts_dir, incumbents):
     extra = []
+    if incumbents:
+        extra += ["--configs", incumbents]
     if buckets:
         extra += ["--bucket", ",".join(buckets)]
     if args.group is not None:
@@ -155,9 +158,21 @@ def main():
             sys.exit(f"{args.out}: a table for '{table['gpu']}', this GPU is "
                      f"'{args.gpu}'")
     os.makedirs(parts_dir, exist_ok=True)
+    # A re-search times the table's current entries beside the candidates
+    # (the harness's --configs under --tune): an entry is replaced only by
+    # one that is faster in the same final round, and the harness prints
+    # the gain. Written once, so a resumed run compares against the table
+    # as it was before the run.
+    incumbents = None
+    if os.path.exists(args.out):
+        incumbents = os.path.join(parts_dir, "incumbents.txt")
+        if not os.path.exists(incumbents):
+            with open(incumbents + ".tmp", "w") as f:
+                f.write("\n".join(config_lines(load(args.out))) + "\n")
+            os.replace(incumbents + ".tmp", incumbents)
 
     try:
-        csvs, cands = tune(args, shapes, buckets, parts_dir)
+        csvs, cands = tune(args, shapes, buckets, parts_dir, incumbents)
     except KeyboardInterrupt:
         sys.exit(f"interrupted: {args.out} holds the shapes finished so far; "
                  "the same command resumes")

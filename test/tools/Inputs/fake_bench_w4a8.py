@@ -4,7 +4,8 @@ bench/gpu/run_table.sh): --list-shapes; --tune runs that write a tuning
 part and CSV rows like the harness's (tile_m = the bucket's M up to 64,
 split_k = 2 for shape b); benchmark runs (--max-m / --bucket) that write
 CSV rows for their M. FAKE_FAIL=S fails the run of shape S, or a benchmark
-run whose --bucket is S, after writing part of its CSV."""
+run whose --bucket is S, after writing part of its CSV. A --tune run with
+--configs (the driver's incumbents) prints how many entries it was given."""
 import json
 import os
 import sys
@@ -40,6 +41,10 @@ if "--tune" not in sys.argv:  # one part of the benchmark table
     sys.exit(0)
 shape = arg("--shape")
 n, k = SHAPES[shape] if shape in SHAPES else map(int, shape.split("x"))
+if "--configs" in sys.argv:  # a re-search's incumbents (the table's entries)
+    with open(arg("--configs")) as f:
+        given = [line for line in f if line.strip() and line[0] != "#"]
+    print(f"given entries: {len(given)}, first: {given[0].strip()}")
 with open(arg("--csv"), "w") as csv:
     csv.write("gpu,shape,N,K,group,M,config,qqq_us\n")
     if os.environ.get("FAKE_FAIL") == shape:
