@@ -75,7 +75,10 @@
 //         "stream_k": 132,                    // optional (absent = 0): sm_90a,
 //                                             // split_k 1, bounded max_m
 //         "time_us": 12.3,                    // median, informational
-//         "default_us": 14.0 } ] }            // defaultConfig's, informational
+//         "default_us": 14.0,                 // defaultConfig's, informational
+//         "incumbent_us": 12.5 } ] }          // optional: the entry it was
+//                                             // timed against in a
+//                                             // re-search, informational
 //   Lookup: same arch, n, k, group and the smallest max_m >= M (max_m 0 =
 //   unbounded, used last). No entry: defaultConfig.
 //
