@@ -399,6 +399,21 @@ static GemmConfig waveConfig(const GemmShape &shape, int64_t mBucket) {
   while (c.tileM > 8 && whyInvalid(c, shape) && shape.N % c.tileN == 0 &&
          shape.K % c.tileK == 0)
     c.tileM /= 2;
+  // From M = 512, stream-K (one CTA per SM sharing all tiles' K iterations)
+  // where whole tiles fill at least one wave, leave more than a tenth of
+  // the last one idle and make at most 16 waves: the tuner's rule for its
+  // stream-K candidates, which the tuned entries take there (fifteenth
+  // session; at M = 256 the same rule lost per channel).
+  int64_t ctas = tiles(c.tileM);
+  int64_t waves = (ctas + kHopperSms - 1) / kHopperSms;
+  if (mBucket >= 512 && c.splitK == 1 && ctas >= kHopperSms &&
+      ctas <= 16 * kHopperSms &&
+      ctas - (waves - 1) * kHopperSms < 0.9 * kHopperSms) {
+    GemmConfig streamK = c;
+    streamK.streamK = kHopperSms;
+    if (!whyInvalid(streamK, shape))
+      return streamK;
+  }
   return c;
 }
 
@@ -418,14 +433,14 @@ std::vector<std::pair<GemmShape, GemmConfig>> ciSweep(const std::string &arch) {
       GemmConfig c = defaultConfig(s, b, arch);
       if (!whyInvalid(c, s))
         out.push_back({s, c});
-      // The stream-K form of the sm90 defaults at M = 256 and 1024 (tuned
-      // tables pick it where the tile count misses the SM count).
-      GemmConfig streamK = c;
-      streamK.splitK = 1;
-      streamK.streamK = 132;
-      if (arch == "sm_90a" && (b == 256 || b == 1024) &&
-          !whyInvalid(streamK, s))
-        out.push_back({s, streamK});
+      // The other grid of the sm90 defaults at M = 256 and 1024: stream-K
+      // (tuned tables pick it where the tile count misses the SM count),
+      // or one CTA per tile where the default is stream-K.
+      GemmConfig other = c;
+      other.splitK = 1;
+      other.streamK = c.streamK > 0 ? 0 : 132;
+      if (arch == "sm_90a" && (b == 256 || b == 1024) && !whyInvalid(other, s))
+        out.push_back({s, other});
     }
   return out;
 }

@@ -225,6 +225,25 @@ TEST(KernelCatalog, DefaultFillsOneWaveFromM32) {
   c = defaultConfig({1536, 576, 0}, 256, "sm_90a");
   EXPECT_EQ(c.tileK, 64);
   EXPECT_FALSE(whyInvalid(c, {1536, 576, 0}));
+  // From M = 512, stream-K where whole tiles fill a wave and leave more than
+  // a tenth of the last one idle, up to 16 waves. LLaMA-2-70B up at
+  // M = 1024: 224 x 4 = 896 tiles, 6.8 waves; the fused gate/up: 13.6.
+  for (int64_t n : {28672, 57344}) {
+    c = defaultConfig({n, 8192, 0}, 1024, "sm_90a");
+    EXPECT_EQ(std::make_tuple(c.tileM, c.splitK, c.streamK),
+              std::make_tuple(int64_t(256), int64_t(1), int64_t(132)))
+        << n;
+    EXPECT_FALSE(whyInvalid(c, {n, 8192, 0}));
+  }
+  // Not at M = 256 (448 tiles: the rule lost there), nor unbounded.
+  EXPECT_EQ(defaultConfig({28672, 8192, 0}, 256, "sm_90a").streamK, 0);
+  EXPECT_EQ(defaultConfig({28672, 8192, 0}, 0, "sm_90a").streamK, 0);
+  // 4096 x 4096 at M = 1024: 128 tiles, under one wave; 12288 rows: 384
+  // tiles, a last wave of 120 of 132 (more than 0.9 full): no stream-K.
+  EXPECT_EQ(defaultConfig(o, 1024, "sm_90a").streamK, 0);
+  EXPECT_EQ(defaultConfig({12288, 4096, 0}, 1024, "sm_90a").streamK, 0);
+  // 11008 rows: 344 tiles, a last wave of 80: stream-K.
+  EXPECT_EQ(defaultConfig({11008, 4096, 0}, 1024, "sm_90a").streamK, 132);
   // Group 64 on a tiny layer: valid (shorter token tiles where the ring and
   // scales would not fit).
   GemmShape g64{128, 128, 64};
