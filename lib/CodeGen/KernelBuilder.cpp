@@ -117,6 +117,9 @@ Expected<GeneratedKernel> generateGemmKernel(const GemmShape &shape,
         return launchGeometry(config, shape, m);
       }))
     return std::move(e);
+  // sm_90a stream-K leaves only its flags zero (Runtime.h, workspaces).
+  kernel.launch.workspaceScratch =
+      family == KernelFamily::W4A8GemmSm90 && config.streamK > 0;
   options.arch = config.arch;
   kernel.launch.programmaticLaunch =
       allowsProgrammaticLaunch(family, options.arch);

@@ -93,6 +93,8 @@ json::Value toJSON(const BundleManifest &m) {
         {"programmatic_launch", k.programmaticLaunch}};
     if (k.xMapRows > 0)
       kernel["x_map_rows"] = k.xMapRows;
+    if (k.workspaceScratch)
+      kernel["workspace_scratch"] = true;
     kernels.push_back(std::move(kernel));
   }
   json::Array layers;
@@ -181,7 +183,8 @@ static bool fromJSON(const json::Value &v, KernelEntry &k, json::Path p) {
       !o.mapOptional("workspace_bytes", k.workspaceBytes) ||
       !o.map("args", k.args) ||
       !o.mapOptional("programmatic_launch", k.programmaticLaunch) ||
-      !o.mapOptional("x_map_rows", k.xMapRows))
+      !o.mapOptional("x_map_rows", k.xMapRows) ||
+      !o.mapOptional("workspace_scratch", k.workspaceScratch))
     return false;
   if (k.xMapRows < 0 || k.xMapRows > 256) {
     p.field("x_map_rows").report("must be in 0..256 (a TMA box dimension)");

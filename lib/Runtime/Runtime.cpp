@@ -324,7 +324,7 @@ Error Runtime::launchLayer(Layer &layer, int64_t M,
   // Only GEMMs with split-K or stream-K partials use the stream's workspace.
   CUdeviceptr workspacePtr = 0;
   if (workspaceBytes > 0) {
-    bool scratchPartials = launchRule.family == "w4a8_gemm_sm90";
+    bool scratchPartials = launchRule.workspaceScratch;
     Workspace &workspace = workspaces[{stream, scratchPartials}];
     if (workspaceBytes > workspace.bytes) {
       // The kernels leave what they need zero after each launch (Runtime.h):

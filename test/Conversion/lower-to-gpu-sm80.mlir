@@ -5,7 +5,7 @@
 // leaves it zeroed again) and frees it after the launch.
 // The mma.sync kernel does not wait for the previous grid itself: it is
 // never launched programmatically.
-// CHECK: gpu.binary @{{.*}}expression = "qqq::w4a8_gemm_sm80<256, 512, 0, 16, 64, 128, 4, 4, 4>"{{.*}}programmatic_launch = false{{.*}}workspace_bytes = array<i64: 16400, 16, 0>
+// CHECK: gpu.binary @{{.*}}expression = "qqq::w4a8_gemm_sm80<256, 512, 0, 16, 64, 128, 4, 4, 4>"{{.*}}programmatic_launch = false{{.*}}workspace_bytes = array<i64: 16400, 16, 0>}
 // CHECK-LABEL: func.func @split_k
 // CHECK: case 0 {
 // CHECK: %[[WS:.*]] = gpu.alloc  (%{{.*}}) : memref<?xi32>

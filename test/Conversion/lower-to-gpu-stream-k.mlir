@@ -4,8 +4,9 @@
 // template's STREAM_K flag is set, the grid is 132 persistent CTAs whatever
 // M is, and the workspace holds a flag per CTA (132, padded to 160 int32)
 // and one 64 x 128 tile of int32 partials per CTA: (160 + 132 * 64 * 128) * 4
-// bytes.
-// CHECK: gpu.binary @[[SK:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[SKE:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 64, 128, 128, 3, 8, 1, true>"{{.*}}grid = [132, 1, 1]{{.*}}workspace_bytes = 4326016 : i64, x_map_rows = 64 : i64}
+// bytes. Its partials are scratch (workspace_scratch): only the flags stay
+// zero between launches.
+// CHECK: gpu.binary @[[SK:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[SKE:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 64, 128, 128, 3, 8, 1, true>"{{.*}}grid = [132, 1, 1]{{.*}}workspace_bytes = 4326016 : i64, workspace_scratch, x_map_rows = 64 : i64}
 
 // The stream-K bucket allocates that workspace zeroed (1081504 int32), hands
 // it to the kernel and frees it after the launch; the other buckets pass a

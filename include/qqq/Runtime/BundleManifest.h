@@ -11,7 +11,8 @@
 //                    "grid": [G, G, G], "block": [x, y, z],
 //                    "shared_bytes": s, "workspace_bytes": G,
 //                    "args": ["x", "s_tok", ...],
-//                    "x_map_rows": r } ],   // optional, see KernelEntry
+//                    "x_map_rows": r,          // optional, see KernelEntry
+//                    "workspace_scratch": true } ],  // optional, likewise
 //     "layers": [ { "name": "layers.0.q_proj", "kind": "w4a8_linear",
 //                   "n": N, "k": K, "group_size": G, "layout": "sm90_interleaved",
 //                   "tensors": { "weight": T, "channel_scale": T, ... },
@@ -72,6 +73,13 @@ struct KernelEntry {
   int64_t block[3] = {1, 1, 1};
   int64_t sharedBytes = 0;
   MExpr workspaceBytes;
+  /// What the kernel leaves zero in its workspace. true: only the flags at
+  /// its start; the rest is scratch (sm_90a stream-K since the fourteenth
+  /// session). false (absent): all of it (sm_80 split-K, which adds into
+  /// zeros, and sm_90a stream-K kernels of older bundles, whose flags lie
+  /// after the slots). The runtime gives the two kinds different
+  /// workspaces, so bundles of either kind can share a stream.
+  bool workspaceScratch = false;
   std::vector<std::string> args; // argument names in launch order
   /// May be launched with programmatic stream serialization (the kernel
   /// waits for the previous grid itself: codegen::allowsProgrammaticLaunch).

@@ -110,10 +110,12 @@ private:
   // kernels of one stream use it one after another (a programmatically
   // launched GEMM touches it only after waiting for the kernel before it),
   // so all layers share it instead of one each (a stream-K workspace is
-  // about 17 MB). Two kinds, because they leave different things zero: the
-  // sm_80 split-K kernels add partials atomically into zeros and leave all
-  // of it zero; the sm_90a stream-K kernels leave only their flags (at the
-  // start) zero and use the rest as scratch.
+  // about 17 MB). Two kinds, because they leave different things zero
+  // (KernelEntry::workspaceScratch): the sm_80 split-K kernels add partials
+  // atomically into zeros and leave all of it zero, as did the sm_90a
+  // stream-K kernels of bundles written before the fourteenth session; the
+  // current sm_90a stream-K kernels leave only their flags (at the start)
+  // zero and use the rest as scratch.
   struct Workspace {
     CUdeviceptr ptr = 0;
     uint64_t bytes = 0;

@@ -117,6 +117,8 @@ Lowering::place(Operation *op, llvm::Expected<codegen::GeneratedKernel> kernel,
   if (l.xMapRows > 0)
     props.push_back(
         b.getNamedAttr("x_map_rows", b.getI64IntegerAttr(l.xMapRows)));
+  if (l.workspaceScratch)
+    props.push_back(b.getNamedAttr("workspace_scratch", b.getUnitAttr()));
   DictionaryAttr properties = b.getDictionaryAttr(props);
   auto object = gpu::ObjectAttr::get(ctx, target,
                                      gpu::CompilationTarget::Assembly,

@@ -81,6 +81,13 @@ TEST_P(KernelSweep, NvrtcThenPtxas) {
     EXPECT_EQ(resources.find("C7519"), std::string::npos) << resources;
     EXPECT_EQ(resources.find("C7520"), std::string::npos) << resources;
   }
+  // Only sm_90a stream-K leaves its partials as scratch; sm_80 split-K
+  // leaves its whole workspace zero (Runtime.h, workspaces).
+  EXPECT_EQ(k->launch.workspaceScratch,
+            c.family == KernelFamily::W4A8GemmSm90 && c.config.streamK > 0);
+  if (c.family == KernelFamily::W4A8GemmSm80 && c.config.splitK > 1) {
+    EXPECT_GT(k->launch.workspaceBytes.evaluate(16), 0);
+  }
   for (int64_t m : {1, 7, 16, 33, 64, 128, 1000, 4096}) {
     LaunchGeometry g = gemm ? launchGeometry(c.config, c.shape, m)
                             : activationGeometry(c.family, c.shape.K, m);

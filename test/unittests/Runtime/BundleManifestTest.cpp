@@ -34,6 +34,7 @@ BundleManifest sample() {
   k.programmaticLaunch = true;
   k.args.push_back("x_map");
   k.xMapRows = 128;
+  k.workspaceScratch = true;
   m.kernels.push_back(k);
   LayerEntry l;
   l.name = "layers.0.q_proj";
@@ -78,6 +79,10 @@ TEST(BundleManifest, RoundTrips) {
   EXPECT_EQ(back->kernels[0].xMapRows, 0);
   EXPECT_EQ(back->kernels[1].xMapRows, 128);
   EXPECT_EQ(back->kernels[1].args.back(), "x_map");
+  EXPECT_FALSE(back->kernels[0].workspaceScratch);
+  EXPECT_TRUE(back->kernels[1].workspaceScratch);
+  // Written only where set: the kernels of older bundles read as false.
+  EXPECT_EQ(text.find("workspace_scratch"), text.rfind("workspace_scratch"));
   const LayerEntry *l = back->findLayer("layers.0.q_proj");
   ASSERT_NE(l, nullptr);
   EXPECT_EQ(l->bucketFor(1)->kernel, "k0");
@@ -103,6 +108,17 @@ void replace(std::string &s, const std::string &from, const std::string &to) {
   size_t at = s.find(from);
   ASSERT_NE(at, std::string::npos) << from;
   s.replace(at, from.size(), to);
+}
+
+// A stream-K kernel of a bundle written before the field existed leaves its
+// whole workspace zero (its flags lie after the slots): it must get the
+// zeroed kind of workspace, not the scratch one.
+TEST(BundleManifest, WorkspaceScratchDefaultsToOff) {
+  std::string text = print(sample());
+  replace(text, "\"workspace_scratch\": true", "\"x_old\": 0");
+  llvm::Expected<BundleManifest> back = parseManifest(text, "manifest.json");
+  ASSERT_TRUE(!!back) << llvm::toString(back.takeError());
+  EXPECT_FALSE(back->kernels[1].workspaceScratch);
 }
 
 // Bundles written before the field existed launch in plain stream order.
