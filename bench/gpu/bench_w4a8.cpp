@@ -44,6 +44,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "../../test/gpu/gpu_harness.h"
+#include "tune_candidates.h"
 
 #include "qqq/Numerics/Half.h"
 
@@ -388,86 +389,6 @@ void retimeFinalists(TuneResult &best, const std::vector<GemmConfig> &cs,
   }
 }
 
-std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket,
-                                   int64_t sms) {
-  std::vector<GemmConfig> out;
-  GemmConfig def = codegen::defaultConfig(s, bucket, "sm_90a");
-  out.push_back(def);
-  int64_t m = bucket == 0 ? 4096 : bucket;
-  std::vector<int64_t> tms;
-  // From M = 32 also half-height token tiles: twice the CTAs for shapes
-  // with few weight-row blocks (the second token tile re-reads the weights
-  // from L2).
-  if (m <= 16)
-    tms = {std::max<int64_t>(8, m)};
-  else if (m <= 64)
-    tms = {m, m / 2};
-  else if (bucket == 0)
-    tms = {128, 256};
-  else if (m <= 128)
-    tms = {m, 64, 32};
-  else // 256-token tiles too: group 128 at M = 256 and 1024 took them
-    tms = {256, 128, 64, 32};
-  for (int64_t tm : tms)
-    for (int64_t wp : {4, 8, 16})
-      for (int64_t tk : {128, 256, 512})
-        for (int64_t st : {4, 6, 8})
-        for (int64_t sk : {1, 2, 3, 4, 6, 8}) {
-          // Small M: one warpgroup, long K tiles and a deeper weight ring
-          // (more bytes in flight); from M = 32 on also two or four
-          // warpgroups: each CTA re-reads the activation tile from L2, so
-          // more weight rows per CTA cut that traffic (with split-K to keep
-          // the SMs busy). Large M: two or four warpgroups, shorter K tiles.
-          // (split_k need not divide the K tiles: sm90 splits unevenly.)
-          // Per group at M <= 16 also two or four warpgroups: the widening
-          // (~15 instructions per 8 weights) is the critical path there, and
-          // more warps per SM hide its latency. Not above M = 64: one
-          // warpgroup per CTA (0.6-0.8x, with or without stream-K) and
-          // rings deeper than 4 stages (0.91-0.99x; docs/benchmarks.md).
-          bool oneWg = wp == 4 && tk != 128;
-          bool manyWg = wp != 4 && tk != 512 && st == 4;
-          bool smallManyWg = m >= 32 || s.groupSize > 0;
-          if (m <= 64 ? !(oneWg || (smallManyWg && manyWg)) : !manyWg)
-            continue;
-          GemmConfig c = def;
-          c.tileM = tm;
-          c.warps = wp;
-          c.tileN = 16 * wp;
-          c.tileK = tk;
-          c.stages = st;
-          c.splitK = sk;
-          if (codegen::whyInvalid(c, s))
-            continue;
-          int64_t ctas = s.N / c.tileN * ((m + tm - 1) / tm);
-          // Split-K only towards 1..4 waves of CTAs; at M <= 64 also from
-          // one wave up (more CTAs per SM hide the pipeline's latency).
-          if (sk > 1 && (ctas * sk > 4 * 132 || (ctas >= 132 && m > 64)))
-            continue;
-          // Stream-K (one persistent CTA per SM) where whole tiles would
-          // leave more than a tenth of the last wave's SMs idle: it spreads
-          // the K iterations of every tile evenly. (Until the fifteenth
-          // session the rule counted the idle SMs against all waves, so a
-          // 6.8-wave grid such as the fused LLaMA-2-70B gate/up at M = 512
-          // got no stream-K candidate.)
-          int64_t waves = (ctas + sms - 1) / sms;
-          int64_t lastWave = ctas - (waves - 1) * sms;
-          if (sk == 1 && bucket != 0 && ctas <= 16 * sms &&
-              lastWave < 0.9 * sms) {
-            GemmConfig sc = c;
-            sc.streamK = sms;
-            sc.maxM = bucket;
-            if (!codegen::whyInvalid(sc, s) &&
-                std::find(out.begin(), out.end(), sc) == out.end())
-              out.push_back(sc);
-          }
-          if (sk == 1 && ctas < 33)
-            continue;
-          if (std::find(out.begin(), out.end(), c) == out.end())
-            out.push_back(c);
-        }
-  return out;
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -657,7 +578,7 @@ int main(int argc, char **argv) {
     for (const NamedShape &ns : shapes)
       for (int64_t G : groups)
         for (int64_t b : tuneBuckets) {
-          std::vector<GemmConfig> cs = candidates({ns.N, ns.K, G}, b, countSms);
+          std::vector<GemmConfig> cs = tune::candidates({ns.N, ns.K, G}, b, countSms);
           size_t sk = std::count_if(cs.begin(), cs.end(), [](const GemmConfig &c) {
             return c.streamK > 0;
           });
@@ -707,7 +628,7 @@ int main(int argc, char **argv) {
         std::vector<GemmConfig> cs;
         auto it = given.find({ns.N, ns.K, G, b});
         if (tune) {
-          cs = candidates(s, b, dev.sms);
+          cs = tune::candidates(s, b, dev.sms);
           for (GemmConfig &c : cs)
             c.maxM = b;
           // A re-search also times the given entry (the committed table's,
@@ -1070,35 +991,31 @@ int main(int argc, char **argv) {
   }
 
   if (tune) {
-    // What the search gains over the catalog's heuristic on these shapes.
-    double logSum = 0;
-    int n = 0;
+    // Gmean of (a reference time / the tuned time) over the entries that
+    // have the reference.
+    auto printGain = [&](const char *what, double TuneResult::*ref) {
+      double logSum = 0;
+      int n = 0;
+      for (auto &[key, r] : tuned)
+        if (r.*ref > 0) {
+          logSum += std::log(r.*ref / r.us);
+          ++n;
+        }
+      if (n)
+        std::printf("%s time / tuned time: gmean %.3f over %d entries\n", what,
+                    std::exp(logSum / n), n);
+    };
+    // What the search gains over the catalog's heuristic on these shapes,
+    // and a re-search over the given (committed) entries.
+    printGain("default heuristic", &TuneResult::defaultUs);
     for (auto &[key, r] : tuned)
-      if (r.defaultUs > 0) {
-        logSum += std::log(r.defaultUs / r.us);
-        ++n;
-      }
-    if (n)
-      std::printf("default heuristic time / tuned time: gmean %.3f over %d "
-                  "entries\n",
-                  std::exp(logSum / n), n);
-    // What a re-search gains over the given (committed) entries.
-    logSum = 0;
-    n = 0;
-    for (auto &[key, r] : tuned)
-      if (r.incumbentUs > 0) {
+      if (r.incumbentUs > 0)
         std::printf("retune N=%lld K=%lld G=%lld bucket=%lld: given %.2f us, "
                     "new %.2f us (%s)\n",
                     (long long)key.N, (long long)key.K, (long long)key.G,
                     (long long)key.bucket, r.incumbentUs, r.us,
                     configString(r.config).c_str());
-        logSum += std::log(r.incumbentUs / r.us);
-        ++n;
-      }
-    if (n)
-      std::printf("given entry time / tuned time: gmean %.3f over %d "
-                  "entries\n",
-                  std::exp(logSum / n), n);
+    printGain("given entry", &TuneResult::incumbentUs);
   }
   if (cands_csv.is_open()) {
     cands_csv.close();

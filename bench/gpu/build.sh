@@ -6,7 +6,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../../test/gpu/gpu_env.sh"
 HARNESS="${QQQ_BENCH_HARNESS:-$BUILD/bench_w4a8}"
 if [ -z "${QQQ_BENCH_HARNESS:-}" ]; then
-  "${CXX:-g++}" "${HOST_FLAGS[@]}" "$ROOT/bench/gpu/bench_w4a8.cpp" \
+  "${CXX:-g++}" "${HOST_FLAGS[@]}" "$ROOT/bench/gpu/bench_w4a8.cpp" "$ROOT/bench/gpu/tune_candidates.cpp" \
     "${HARNESS_SRCS[@]}" "${HARNESS_LIBS[@]}" -lcublas -lcublasLt \
     -o "$HARNESS" || exit 1
 fi
