@@ -2,7 +2,9 @@
 # qqq-tune: per-shape search of the W4A8 kernel configurations on this GPU.
 # Every candidate (template knobs: tile_m, tile_n/warps, tile_k, stages,
 # split_k, stream_k) is checked bit-exactly against the reference before it
-# is timed; the fastest per (N, K, group, M bucket) goes to the tuning table
+# is timed; the fastest few, the default and the table's current entry are
+# timed again under sustained load, and the fastest of those per (N, K,
+# group, M bucket) goes to the tuning table
 # (qqq-tuning-v1, include/qqq/CodeGen/KernelCatalog.h), which
 # qqq-select-kernels reads. The same run benchmarks the chosen kernels.
 #   bash tools/qqq-tune/qqq-tune.sh [--shapes S,S] [--buckets B,B] [--group G]

@@ -11,7 +11,10 @@ Shapes are names of `BIN --list-shapes` or any NxK (output x input
 features: the layers that qqq-select-kernels reports as untuned); the
 default is every named shape and every M bucket. OUT.json is created, or
 the new entries replace those of the same key in it (other entries stay;
-a table of another GPU is refused). A shape's part (tuning entries, CSV
+a table of another GPU is refused); an existing table's entries are
+passed to the harness (--configs under --tune), which times them beside
+the candidates, keeps an entry unless a candidate beats it in the same
+final rounds and records its time as incumbent_us. A shape's part (tuning entries, CSV
 rows, the harness's log) is kept under OUT.json.parts/ until the run is
 complete: an interrupted or failed run leaves the table holding every
 finished shape, and running the same command again skips those shapes.
