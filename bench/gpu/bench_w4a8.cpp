@@ -310,6 +310,15 @@ double probeReadUs(const Kernel &probe, const RotatedWeight &rw,
   return best;
 }
 
+// A GEMM launch's workspace, zeroed once (the kernels leave zero what the
+// next launch needs zero); empty where the launch needs none.
+DevBuf zeroedWorkspace(const codegen::LaunchGeometry &g) {
+  DevBuf ws(g.workspaceBytes);
+  if (g.workspaceBytes)
+    CU_CHECK(cuMemsetD8(ws.p, 0, g.workspaceBytes));
+  return ws;
+}
+
 std::string configString(const GemmConfig &c) {
   std::ostringstream os;
   os << c.tileM << "x" << c.tileN << "x" << c.tileK << "_s" << c.stages
@@ -628,9 +637,7 @@ int main(int argc, char **argv) {
         std::vector<GemmConfig> cs;
         auto it = given.find({ns.N, ns.K, G, b});
         if (tune) {
-          cs = tune::candidates(s, b, dev.sms);
-          for (GemmConfig &c : cs)
-            c.maxM = b;
+          cs = tune::candidates(s, b, dev.sms); // max_m = b already
           // A re-search also times the given entry (the committed table's,
           // through qqq-tune.sh): the new entry is the faster of the two in
           // the same final round.
@@ -791,6 +798,19 @@ int main(int argc, char **argv) {
         }
         TuneResult best{cs[0], 1e30, 0, 0};
         std::vector<double> shortUs(cs.size(), NAN); // the search's times
+        // Per-launch time of a candidate: `replays` graph replays of at
+        // least `minBatch` launches, each replay streaming every rotated
+        // weight copy once (>= 2.5 x L2).
+        auto timeCandidate = [&](const Kernel &k, const GemmConfig &c,
+                                 DevBuf &ws, int replays, int minBatch) {
+          DevBuf *wsArg = ws.bytes ? &ws : nullptr;
+          return timer.median(
+              [&](int i) {
+                launchGemm(k, c, s, da, rw.copies[i % rw.copies.size()], true,
+                           y, M, wsArg, timer.stream);
+              },
+              replays, std::max<int>(minBatch, rw.copies.size()));
+        };
         for (size_t ci = 0; ci < cs.size(); ++ci) {
           const GemmConfig &c = cs[ci];
           auto logCandidate = [&](const char *status, double us) {
@@ -815,14 +835,11 @@ int main(int argc, char **argv) {
             continue;
           }
           ++best.candidates;
-          codegen::LaunchGeometry g = codegen::launchGeometry(c, s, M);
-          DevBuf ws(g.workspaceBytes);
-          if (g.workspaceBytes)
-            CU_CHECK(cuMemsetD8(ws.p, 0, g.workspaceBytes));
+          DevBuf ws = zeroedWorkspace(codegen::launchGeometry(c, s, M));
           if (check) {
             CU_CHECK(cuMemsetD8(y.p, 0xFF, y.bytes));
             if (launchGemm(k, c, s, da, w0, false, y, M,
-                           g.workspaceBytes ? &ws : nullptr) != CUDA_SUCCESS) {
+                           ws.bytes ? &ws : nullptr) != CUDA_SUCCESS) {
               logCandidate("launch_failed", NAN);
               continue;
             }
@@ -837,14 +854,7 @@ int main(int argc, char **argv) {
             }
             ++best.correct;
           }
-          // One graph replay streams every rotated copy once (>= 2.5 x L2).
-          double us = timer.median(
-              [&](int i) {
-                launchGemm(k, c, s, da, rw.copies[i % rw.copies.size()], true,
-                           y, M, g.workspaceBytes ? &ws : nullptr,
-                           timer.stream);
-              },
-              tune ? 4 : 1, std::max<int>(8, rw.copies.size()));
+          double us = timeCandidate(k, c, ws, tune ? 4 : 1, 8);
           if (verbose)
             std::printf("tune N=%lld K=%lld G=%lld bucket=%lld %s %.2f us\n",
                         (long long)ns.N, (long long)ns.K, (long long)G,
@@ -860,24 +870,13 @@ int main(int argc, char **argv) {
         }
         if (tune)
           retimeFinalists(best, cs, shortUs, incumbent, {ns.N, ns.K, G, b},
-                          [&](const GemmConfig &c, int batches) {
-                            codegen::LaunchGeometry g =
-                                codegen::launchGeometry(c, s, M);
-                            DevBuf ws(g.workspaceBytes);
-                            if (g.workspaceBytes)
-                              CU_CHECK(cuMemsetD8(ws.p, 0, g.workspaceBytes));
-                            const Kernel &k = kernels[index[
-                                codegen::instantiationExpression(c, s)]];
-                            return timer.median(
-                                [&](int i) {
-                                  launchGemm(k, c, s, da,
-                                             rw.copies[i % rw.copies.size()],
-                                             true, y, M,
-                                             g.workspaceBytes ? &ws : nullptr,
-                                             timer.stream);
-                                },
-                                batches,
-                                std::max<int>(24, rw.copies.size()));
+                          [&](const GemmConfig &c, int replays) {
+                            DevBuf ws =
+                                zeroedWorkspace(codegen::launchGeometry(c, s, M));
+                            return timeCandidate(
+                                kernels[index[codegen::instantiationExpression(
+                                    c, s)]],
+                                c, ws, replays, 24);
                           });
         if (check && best.correct == 0) {
           std::fprintf(stderr,
@@ -897,14 +896,11 @@ int main(int argc, char **argv) {
         ActProblem a = makeActivations(M, ns.K, seed++);
         DeviceAct da = uploadAct(a);
         DevBuf y(size_t(M) * ns.N * 2);
-        codegen::LaunchGeometry g = codegen::launchGeometry(c, s, M);
-        DevBuf ws(g.workspaceBytes);
-        if (g.workspaceBytes)
-          CU_CHECK(cuMemsetD8(ws.p, 0, g.workspaceBytes));
+        DevBuf ws = zeroedWorkspace(codegen::launchGeometry(c, s, M));
         const int batch = std::max<int>(24, rw.copies.size());
         auto launch = [&](int i, bool pdl) {
           launchGemm(k, c, s, da, rw.copies[i % rw.copies.size()], true, y, M,
-                     g.workspaceBytes ? &ws : nullptr, timer.stream, pdl);
+                     ws.bytes ? &ws : nullptr, timer.stream, pdl);
         };
         double us = timer.median([&](int i) { launch(i, false); }, iters, batch);
         // The same launches with programmatic dependent launch: each GEMM
