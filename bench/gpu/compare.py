@@ -6,31 +6,18 @@ time (> 1: the variant is faster), then the geometric mean per group and M.
 
 python3 bench/gpu/compare.py BASE.csv VARIANT.csv [VARIANT2.csv ...]
 """
-import csv
-import math
 import sys
 from collections import defaultdict
 
+from bench_csv import gmean, read_rows
+
 
 def load(path):
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
-    except OSError as e:
-        sys.exit(f"{path}: {e.strerror}")
-    out = {}
-    for i, r in enumerate(rows, start=2):
-        try:
-            key = (r["shape"], int(r["group"]), int(r["M"]))
-            out[key] = (r["config"], float(r["qqq_us"]))
-        except (KeyError, ValueError, TypeError):
-            sys.exit(f"{path}:{i}: not a bench_w4a8 row "
-                     "(needs shape, group, M, config, qqq_us)")
-    return out
-
-
-def gmean(v):
-    return math.exp(sum(math.log(x) for x in v) / len(v))
+    return dict(read_rows(
+        path,
+        lambda r: ((r["shape"], int(r["group"]), int(r["M"])),
+                   (r["config"], float(r["qqq_us"]))),
+        "a bench_w4a8 row (needs shape, group, M, config, qqq_us)"))
 
 
 def main(argv):

@@ -13,10 +13,10 @@ launch overlaps the previous one's tail) instead of plain stream order.
 
 `--shapes` prints the N x K list the run needs, one per line.
 """
-import csv
-import math
 import sys
 from collections import defaultdict
+
+from bench_csv import gmean, read_rows
 
 # name: (hidden, q out, k/v out, intermediate), as qqq sees the layers.
 MODELS = {
@@ -48,23 +48,11 @@ def needed_shapes():
 
 
 def load(path, column):
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
-    except OSError as e:
-        sys.exit(f"{path}: {e.strerror}")
-    times = {}
-    for i, r in enumerate(rows, start=2):
-        try:
-            key = (int(r["N"]), int(r["K"]), int(r["group"]), int(r["M"]))
-            times[key] = float(r[column])
-        except (KeyError, ValueError, TypeError):
-            sys.exit(f"{path}:{i}: not a bench_w4a8 row (needs N, K, group, M, {column})")
-    return times
-
-
-def gmean(v):
-    return math.exp(sum(math.log(x) for x in v) / len(v))
+    return dict(read_rows(
+        path,
+        lambda r: ((int(r["N"]), int(r["K"]), int(r["group"]), int(r["M"])),
+                   float(r[column])),
+        f"a bench_w4a8 row (needs N, K, group, M, {column})"))
 
 
 def main(argv):

@@ -16,11 +16,11 @@ commit the tuner ran, so older data scores an older heuristic. The
 current one is scored against the committed H100 candidates by the unit
 test DefaultConfig.LossAgainstTheH100TunersMeasuredCandidates.
 """
-import csv
 import math
 import sys
 from collections import defaultdict
 
+from bench_csv import gmean, read_rows
 from tuning_table import load
 
 
@@ -40,19 +40,14 @@ def from_table(path):
 
 def from_candidates(path):
     best, default, gpus = {}, {}, set()
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
-    except OSError as e:
-        sys.exit(f"{path}: {e.strerror}")
-    for i, r in enumerate(rows, start=2):
-        try:
-            key = (int(r["N"]), int(r["K"]), int(r["group"]), int(r["max_m"]))
-            ok, us, is_default = r["status"] == "ok", float(r["us"]), \
-                r["default"] == "1"
-            gpus.add(r["gpu"])
-        except (KeyError, TypeError, ValueError):
-            sys.exit(f"{path}:{i}: not a qqq-tune candidate row")
+    rows = read_rows(
+        path,
+        lambda r: ((int(r["N"]), int(r["K"]), int(r["group"]), int(r["max_m"])),
+                   r["status"] == "ok", float(r["us"]), r["default"] == "1",
+                   r["gpu"]),
+        "a qqq-tune candidate row")
+    for key, ok, us, is_default, gpu in rows:
+        gpus.add(gpu)
         if not ok:
             continue
         best[key] = min(best.get(key, math.inf), us)
@@ -68,8 +63,8 @@ def from_candidates(path):
     return gpus.pop(), ratios
 
 
-def gmean(ratios):
-    return math.exp(sum(math.log(r) for r, _ in ratios) / len(ratios))
+def ratio_gmean(ratios):
+    return gmean(r for r, _ in ratios)
 
 
 def main(argv):
@@ -89,9 +84,9 @@ def main(argv):
         v = ratios[(g, b)]
         everything += v
         worst, shape = max(v)
-        print(f"| {g or 'ch'} | {b or '∞'} | {len(v)} | {gmean(v):.3f} | "
+        print(f"| {g or 'ch'} | {b or '∞'} | {len(v)} | {ratio_gmean(v):.3f} | "
               f"{worst:.3f} ({shape}) |")
-    print(f"\nall {len(everything)}: gmean {gmean(everything):.3f}")
+    print(f"\nall {len(everything)}: gmean {ratio_gmean(everything):.3f}")
 
 
 if __name__ == "__main__":
