@@ -22,6 +22,10 @@
 // memory (no workspace); or (STREAM_K) a persistent grid shares the (tile, K tile)
 // iterations evenly and sums split tiles through a workspace. Weight copies
 // start before griddepcontrol.wait (programmatic dependent launch).
+// TOKEN_TILES_FIRST (one CTA per tile) orders the grid's CTAs by weight-row
+// block, then token tile, instead of the launch order's token tile, then
+// block: a block's token tiles run in the same wave and read it from DRAM
+// once (a tuned knob; it helps where several token tiles share a block).
 // Contract: include/qqq/CodeGen/KernelCatalog.h.
 #pragma once
 #include "qqq_common.cuh"
@@ -196,7 +200,8 @@ __device__ __forceinline__ int2 ld_cluster_v2_s32(u32 addr) {
 // The kernel body, shared by the two entry points below (which differ only
 // in their cluster shape).
 template <int N, int K, int GROUP, int TILE_M, int TILE_N, int TILE_K,
-          int STAGES, int WARPS, int SPLIT_K, bool STREAM_K>
+          int STAGES, int WARPS, int SPLIT_K, bool STREAM_K,
+          bool TOKEN_TILES_FIRST>
 __device__ __forceinline__ void
 w4a8_gemm_sm90_body(const i8 *__restrict__ x, const float *__restrict__ s_tok,
                     const u8 *__restrict__ w, const float *__restrict__ s_ch,
@@ -240,6 +245,8 @@ w4a8_gemm_sm90_body(const i8 *__restrict__ x, const float *__restrict__ s_tok,
   static_assert(STAGES * 8 <= BAR_BYTES,
                 "mbarriers fit their reserved bytes");
   static_assert(!STREAM_K || SPLIT_K == 1, "stream-K or cluster split-K");
+  static_assert(!STREAM_K || !TOKEN_TILES_FIRST,
+                "stream-K orders its tiles itself");
 
   // Activation tiles whose K rows are 128-byte multiples use the 128-byte
   // swizzled layout: the no-swizzle core-matrix layout (chunk c of token t
@@ -576,8 +583,15 @@ w4a8_gemm_sm90_body(const i8 *__restrict__ x, const float *__restrict__ s_tok,
     const int z = static_cast<int>(blockIdx.z);
     const int kt_first = z * (KT_ALL / SPLIT_K) + min(z, KT_ALL % SPLIT_K);
     const int KT = KT_ALL / SPLIT_K + (z < KT_ALL % SPLIT_K ? 1 : 0);
-    const int nt = static_cast<int>(blockIdx.x);
-    const int mt = static_cast<int>(blockIdx.y);
+    // The launch runs x (weight-row blocks) fastest; token tiles first
+    // renumbers the (x, y) CTAs so that consecutive ones share a block. A
+    // cluster's CTAs differ only in z, so they keep one output tile.
+    int nt = static_cast<int>(blockIdx.x), mt = static_cast<int>(blockIdx.y);
+    if constexpr (TOKEN_TILES_FIRST) {
+      const int id = nt + static_cast<int>(gridDim.x) * mt;
+      mt = id % static_cast<int>(gridDim.y);
+      nt = id / static_cast<int>(gridDim.y);
+    }
     const int nrow0 = nt * TILE_N + warp * 16, m0 = mt * TILE_M;
     main_loop(acc, rc, nt, mt, kt_first, KT, 0);
     unscale(acc);
@@ -765,7 +779,8 @@ w4a8_gemm_sm90_body(const i8 *__restrict__ x, const float *__restrict__ s_tok,
 // the H100, more with programmatic launch (docs/kernels.md, "Launch cost
 // of a cluster").
 template <int N, int K, int GROUP, int TILE_M, int TILE_N, int TILE_K,
-          int STAGES, int WARPS, int SPLIT_K, bool STREAM_K = false>
+          int STAGES, int WARPS, int SPLIT_K, bool STREAM_K = false,
+          bool TOKEN_TILES_FIRST = false>
 __global__ void __launch_bounds__(WARPS * 32)
     w4a8_gemm_sm90(const i8 *__restrict__ x, const float *__restrict__ s_tok,
                    const u8 *__restrict__ w, const float *__restrict__ s_ch,
@@ -775,13 +790,13 @@ __global__ void __launch_bounds__(WARPS * 32)
                    const __grid_constant__ TmaMap x_map) {
   static_assert(SPLIT_K == 1, "split_k > 1: w4a8_gemm_sm90_cluster");
   w4a8_gemm_sm90_body<N, K, GROUP, TILE_M, TILE_N, TILE_K, STAGES, WARPS,
-                      SPLIT_K, STREAM_K>(x, s_tok, w, s_ch, s_grp, bias, y, M,
-                                         workspace, x_map);
+                      SPLIT_K, STREAM_K, TOKEN_TILES_FIRST>(
+      x, s_tok, w, s_ch, s_grp, bias, y, M, workspace, x_map);
 }
 
 // Cluster split-K: the SPLIT_K CTAs of an output tile are one cluster.
 template <int N, int K, int GROUP, int TILE_M, int TILE_N, int TILE_K,
-          int STAGES, int WARPS, int SPLIT_K>
+          int STAGES, int WARPS, int SPLIT_K, bool TOKEN_TILES_FIRST = false>
 __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
     w4a8_gemm_sm90_cluster(const i8 *__restrict__ x,
                            const float *__restrict__ s_tok,
@@ -794,8 +809,8 @@ __global__ void __launch_bounds__(WARPS * 32) __cluster_dims__(1, 1, SPLIT_K)
                            const __grid_constant__ TmaMap x_map) {
   static_assert(SPLIT_K > 1, "split_k = 1: w4a8_gemm_sm90");
   w4a8_gemm_sm90_body<N, K, GROUP, TILE_M, TILE_N, TILE_K, STAGES, WARPS,
-                      SPLIT_K, false>(x, s_tok, w, s_ch, s_grp, bias, y, M,
-                                      workspace, x_map);
+                      SPLIT_K, false, TOKEN_TILES_FIRST>(
+      x, s_tok, w, s_ch, s_grp, bias, y, M, workspace, x_map);
 }
 
 } // namespace qqq

@@ -30,8 +30,9 @@
 //                   [--max-m M]   (only the M <= M of the list)
 //                   [--configs FILE] (time these configurations, each
 //                   checked bit-exactly first: lines "n k group max_m tile_m
-//                   tile_n tile_k stages warps split_k stream_k", e.g. a
-//                   tuning table through bench/gpu/tuning_to_configs.py;
+//                   tile_n tile_k stages warps split_k stream_k
+//                   [token_tiles_first]", e.g. a tuning table through
+//                   bench/gpu/tuning_to_configs.py;
 //                   buckets without a line take the default)
 //                   [--no-check] (time --configs without the bit-exact
 //                   check: for knock-out variants of the templates whose
@@ -325,6 +326,8 @@ std::string configString(const GemmConfig &c) {
      << "_w" << c.warps << "_k" << c.splitK;
   if (c.streamK > 0)
     os << "_sk" << c.streamK;
+  if (c.tokenTilesFirst)
+    os << "_ttf";
   return os.str();
 }
 
@@ -568,10 +571,23 @@ int main(int argc, char **argv) {
       GemmConfig c;
       if (!(is >> k.N >> k.K >> k.G >> k.bucket >> c.tileM >> c.tileN >>
             c.tileK >> c.stages >> c.warps >> c.splitK >> c.streamK)) {
-        std::fprintf(stderr, "%s:%d: expected 11 integers\n",
+        std::fprintf(stderr, "%s:%d: expected 11 or 12 integers\n",
                      configsPath.c_str(), lineNo);
         return 2;
       }
+      // Optional 12th field: token_tiles_first (0 or 1; absent = 0).
+      int ttf = 0;
+      if (!(is >> ttf) && !is.eof()) {
+        std::fprintf(stderr, "%s:%d: token_tiles_first must be 0 or 1\n",
+                     configsPath.c_str(), lineNo);
+        return 2;
+      }
+      if (ttf != 0 && ttf != 1) {
+        std::fprintf(stderr, "%s:%d: token_tiles_first must be 0 or 1, got %d\n",
+                     configsPath.c_str(), lineNo, ttf);
+        return 2;
+      }
+      c.tokenTilesFirst = ttf == 1;
       c.maxM = k.bucket;
       if (auto why = codegen::whyInvalid(c, {k.N, k.K, k.G})) {
         std::fprintf(stderr, "%s:%d: invalid configuration: %s\n",
@@ -705,7 +721,7 @@ int main(int argc, char **argv) {
   if (!candidatesPath.empty()) {
     cands_csv.open(candidatesPath + ".tmp");
     cands_csv << "gpu,N,K,group,max_m,tile_m,tile_n,tile_k,stages,warps,"
-                 "split_k,stream_k,default,status,us\n";
+                 "split_k,stream_k,token_tiles_first,default,status,us\n";
   }
   uint64_t seed = 7;
   for (const NamedShape &ns : shapes) {
@@ -819,13 +835,14 @@ int main(int argc, char **argv) {
             char row[384];
             std::snprintf(row, sizeof(row),
                           "\"%s\",%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,"
-                          "%lld,%lld,%lld,%d,%s,%.3f\n",
+                          "%lld,%lld,%lld,%d,%d,%s,%.3f\n",
                           dev.name.c_str(), (long long)ns.N, (long long)ns.K,
                           (long long)G, (long long)b, (long long)c.tileM,
                           (long long)c.tileN, (long long)c.tileK,
                           (long long)c.stages, (long long)c.warps,
                           (long long)c.splitK, (long long)c.streamK,
-                          ci == 0 ? 1 : 0, status, us);
+                          c.tokenTilesFirst ? 1 : 0, ci == 0 ? 1 : 0, status,
+                          us);
             cands_csv << row;
           };
           const Kernel &k =
@@ -1034,6 +1051,8 @@ int main(int argc, char **argv) {
          << ", \"split_k\": " << c.splitK << ", \"swap_ab\": true";
       if (c.streamK > 0)
         js << ", \"stream_k\": " << c.streamK;
+      if (c.tokenTilesFirst)
+        js << ", \"token_tiles_first\": true";
       js << ", \"time_us\": " << r.us;
       if (r.defaultUs > 0)
         js << ", \"default_us\": " << r.defaultUs;

@@ -25,10 +25,11 @@ def read(path):
     return lines[0], lines[1:]
 
 
-def key(row, path):
-    # "gpu",N,K,group,max_m,... (the GPU name has no comma)
+def key(row, path, width):
+    # "gpu",N,K,group,max_m,... (the GPU name has no comma), as many fields
+    # as the header has.
     f = row.split(",")
-    if len(f) != 15:
+    if len(f) != width:
         sys.exit(f"{path}: not a candidate row: {row}")
     return tuple(f[:5])
 
@@ -37,20 +38,21 @@ def main(argv):
     if len(argv) < 3:
         sys.exit("usage: merge_candidates.py COMMITTED.csv NEW.csv...")
     header, rows = read(argv[1])
+    width = len(header.split(","))
     new_rows = []
     for path in argv[2:]:
         h, r = read(path)
         if h != header:
             sys.exit(f"{path}: header differs from {argv[1]}'s")
-        new_rows += [(key(x, path), x) for x in r]
+        new_rows += [(key(x, path, width), x) for x in r]
     replaced = {k for k, _ in new_rows}
-    kept = [x for x in rows if key(x, argv[1]) not in replaced]
+    kept = [x for x in rows if key(x, argv[1], width) not in replaced]
     out = [header] + kept + [x for _, x in new_rows]
     tmp = argv[1] + ".tmp"
     with open(tmp, "w") as f:
         f.write("\n".join(out) + "\n")
     os.replace(tmp, argv[1])
-    old_keys = {key(x, argv[1]) for x in rows}
+    old_keys = {key(x, argv[1], width) for x in rows}
     print(f"{argv[1]}: {len(replaced)} keys re-searched "
           f"({len(replaced - old_keys)} new), {len(out) - 1} candidates")
 

@@ -23,7 +23,8 @@ def key(e):
 
 
 def config(e):
-    return " ".join(str(e[k]) for k in CONFIG) + f" sk{e.get('stream_k', 0)}"
+    return (" ".join(str(e[k]) for k in CONFIG) + f" sk{e.get('stream_k', 0)}"
+            + (" ttf" if e.get("token_tiles_first") else ""))
 
 
 def merge_into(path, partial_paths):

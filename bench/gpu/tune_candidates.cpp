@@ -87,6 +87,20 @@ std::vector<GemmConfig> candidates(const GemmShape &s, int64_t bucket,
           if (std::find(out.begin(), out.end(), c) == out.end())
             out.push_back(c);
         }
+  // Each one-CTA-per-tile candidate with several token tiles per weight
+  // block also runs them first (token_tiles_first): whether a block's
+  // token tiles should run side by side depends on the shape and tile
+  // (fifteenth session: 0.93-1.12x per entry, about 1.0 in the mean).
+  size_t searched = out.size();
+  for (size_t i = 0; i < searched; ++i) {
+    GemmConfig c = out[i];
+    if (c.streamK > 0 || (m + c.tileM - 1) / c.tileM < 2)
+      continue;
+    c.tokenTilesFirst = true;
+    if (!codegen::whyInvalid(c, s) &&
+        std::find(out.begin(), out.end(), c) == out.end())
+      out.push_back(c);
+  }
   return out;
 }
 

@@ -15,13 +15,14 @@ from tuning_table import load
 def config_lines(table):
     """The table's sm_90a entries as --configs lines (with a header)."""
     lines = [f"# {table['gpu']}: n k group max_m tile_m tile_n tile_k "
-             "stages warps split_k stream_k"]
+             "stages warps split_k stream_k token_tiles_first"]
     for e in table["entries"]:
         if e["arch"] != "sm_90a":
             continue
         lines.append(" ".join(str(e[k]) for k in (
             "n", "k", "group", "max_m", "tile_m", "tile_n", "tile_k",
-            "stages", "warps", "split_k")) + f" {e.get('stream_k', 0)}")
+            "stages", "warps", "split_k")) +
+            f" {e.get('stream_k', 0)} {int(e.get('token_tiles_first', False))}")
     return lines
 
 

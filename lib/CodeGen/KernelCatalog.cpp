@@ -79,7 +79,7 @@ bool GemmConfig::operator==(const GemmConfig &o) const {
   return arch == o.arch && maxM == o.maxM && tileM == o.tileM &&
          tileN == o.tileN && tileK == o.tileK && stages == o.stages &&
          warps == o.warps && splitK == o.splitK && swapAB == o.swapAB &&
-         streamK == o.streamK;
+         streamK == o.streamK && tokenTilesFirst == o.tokenTilesFirst;
 }
 
 namespace {
@@ -162,6 +162,15 @@ std::optional<std::string> whyInvalid(const GemmConfig &c,
                 : std::string(" is implemented for sm_90a only"));
     return str(os);
   }
+  // Stream-K walks its (tile, K tile) iterations in its own order (tried
+  // block-major too: 0.95x on the table's stream-K entries at M = 1024).
+  if (c.tokenTilesFirst && (!sm90 || c.streamK > 0)) {
+    os << "token_tiles_first needs "
+       << (sm90 ? "one CTA per tile, got stream_k = " +
+                      std::to_string(c.streamK)
+                : std::string("sm_90a"));
+    return str(os);
+  }
   // The kernel counts (tile, K tile) iterations in 32 bits, up to max_m
   // tokens: stream-K serves a bounded bucket (it pays where the tile count
   // is near the SM count, not for unbounded M).
@@ -230,14 +239,18 @@ std::string instantiationExpression(const GemmConfig &c, const GemmShape &s) {
   os << "qqq::" << familyName(family);
   // sm_90a cluster split-K has its own entry point (the only one compiled
   // with cluster dimensions, which make a launch slower).
-  if (family == KernelFamily::W4A8GemmSm90 && c.splitK > 1)
+  bool cluster = family == KernelFamily::W4A8GemmSm90 && c.splitK > 1;
+  if (cluster)
     os << "_cluster";
   os << "<" << s.N << ", " << s.K << ", " << s.groupSize << ", " << c.tileM
      << ", " << c.tileN << ", " << c.tileK << ", " << c.stages << ", "
      << c.warps << ", " << c.splitK;
-  // The stream-K flag is a trailing template parameter (default false).
+  // The stream-K and token-order flags are trailing template parameters
+  // (default false); the cluster entry point has only the latter.
   if (c.streamK > 0)
     os << ", true";
+  else if (c.tokenTilesFirst)
+    os << (cluster ? ", true" : ", false, true");
   os << ">";
   return os.str();
 }
@@ -441,6 +454,17 @@ std::vector<std::pair<GemmShape, GemmConfig>> ciSweep(const std::string &arch) {
       other.streamK = c.streamK > 0 ? 0 : 132;
       if (arch == "sm_90a" && (b == 256 || b == 1024) && !whyInvalid(other, s))
         out.push_back({s, other});
+      // Token tiles first, which tuned tables choose per entry, through
+      // both entry points (the M = 256 default, and it split in two or
+      // unsplit).
+      GemmConfig ordered = c.streamK > 0 ? other : c;
+      ordered.tokenTilesFirst = true;
+      if (arch == "sm_90a" && b == 256 && !whyInvalid(ordered, s)) {
+        out.push_back({s, ordered});
+        ordered.splitK = ordered.splitK > 1 ? 1 : 2;
+        if (!whyInvalid(ordered, s))
+          out.push_back({s, ordered});
+      }
     }
   return out;
 }

@@ -23,6 +23,7 @@ static bool fromJSON(const json::Value &v, TuningEntry &e, json::Path p) {
       !o.map("split_k", c.splitK) || !o.map("swap_ab", c.swapAB) ||
       // Optional: tables written before stream-K leave it off (0).
       !o.mapOptional("stream_k", c.streamK) ||
+      !o.mapOptional("token_tiles_first", c.tokenTilesFirst) ||
       !o.mapOptional("time_us", e.timeUs))
     return false;
   return true;

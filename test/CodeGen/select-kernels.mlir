@@ -34,11 +34,12 @@
 // SM80: kernels = [#qqq.kernel<arch = "sm_80", max_m = 16, tile_m = 16, tile_n = 64, {{.*}}>, #qqq.kernel<arch = "sm_80", max_m = 64, tile_m = 64, {{.*}}>, #qqq.kernel<arch = "sm_80", max_m = 0, tile_m = 64, {{.*}}>]
 
 // The table has buckets 16 and 0 of the per-channel shape: bucket 64 is
-// served by the unbounded entry (smallest max_m >= 64); the per-group shape
+// served by the unbounded entry (smallest max_m >= 64), whose token tiles
+// first flag is carried into the attribute; the per-group shape
 // is not in the table and gets the heuristic, with a remark.
 // TUNED: remark: layer 'layers.1.down_proj' (N = 128, K = 256, group 128): 3 of 3 M buckets not in the tuning table; heuristic used (tune it: tools/qqq-tune/qqq-tune.sh --shapes 128x256)
 // TUNED-LABEL: func.func @per_channel
-// TUNED: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 8, tile_n = 64, tile_k = 64, stages = 3, warps = 4, split_k = 8, swap_ab = true>, #qqq.kernel<arch = "sm_90a", max_m = 64, tile_m = 64, tile_n = 128, tile_k = 128, stages = 3, warps = 8, split_k = 1, swap_ab = true, stream_k = 132>, #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 128, tile_n = 128, tile_k = 128, stages = 3, warps = 8, split_k = 1, swap_ab = true>]
+// TUNED: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 8, tile_n = 64, tile_k = 64, stages = 3, warps = 4, split_k = 8, swap_ab = true>, #qqq.kernel<arch = "sm_90a", max_m = 64, tile_m = 64, tile_n = 128, tile_k = 128, stages = 3, warps = 8, split_k = 1, swap_ab = true, stream_k = 132>, #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 128, tile_n = 128, tile_k = 128, stages = 3, warps = 8, split_k = 1, swap_ab = true, token_tiles_first = true>]
 
 // BADARCH: error: qqq-select-kernels: unknown arch 'sm_75'
 // BADBUCKETS: error: qqq-select-kernels: buckets must increase and end with 0

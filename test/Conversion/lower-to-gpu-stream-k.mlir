@@ -7,6 +7,10 @@
 // bytes. Its partials are scratch (workspace_scratch): only the flags stay
 // zero between launches.
 // CHECK: gpu.binary @[[SK:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}entry = "[[SKE:[_A-Za-z0-9]+]]", expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 64, 128, 128, 3, 8, 1, true>"{{.*}}grid = [132, 1, 1]{{.*}}workspace_bytes = 4326016 : i64, workspace_scratch, x_map_rows = 64 : i64}
+// The unbounded entry runs token tiles first: its template flag follows
+// STREAM_K = false, one CTA per tile, no workspace.
+// CHECK: gpu.binary @[[TTF:qqq_w4a8_gemm_sm90_[0-9]+]] {{.*}}expression = "qqq::w4a8_gemm_sm90<256, 512, 0, 128, 128, 128, 3, 8, 1, false, true>"
+// CHECK-SAME: workspace_bytes = 0 : i64, x_map_rows = 128 : i64}
 
 // The stream-K bucket allocates that workspace zeroed (1081504 int32), hands
 // it to the kernel and frees it after the launch; the other buckets pass a

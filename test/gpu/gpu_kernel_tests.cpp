@@ -78,13 +78,14 @@ std::string describe(const GemmCase &c, int64_t M) {
   std::snprintf(buf, sizeof(buf),
                 "%s N=%lld K=%lld G=%lld M=%lld %s tile_m=%lld tile_n=%lld "
                 "tile_k=%lld stages=%lld warps=%lld split_k=%lld "
-                "stream_k=%lld",
+                "stream_k=%lld%s",
                 c.shapeName.c_str(), (long long)c.shape.N, (long long)c.shape.K,
                 (long long)c.shape.groupSize, (long long)M,
                 c.config.arch.c_str(), (long long)c.config.tileM,
                 (long long)c.config.tileN, (long long)c.config.tileK,
                 (long long)c.config.stages, (long long)c.config.warps,
-                (long long)c.config.splitK, (long long)c.config.streamK);
+                (long long)c.config.splitK, (long long)c.config.streamK,
+                c.config.tokenTilesFirst ? " token_tiles_first" : "");
   return buf;
 }
 
@@ -460,6 +461,10 @@ int main(int argc, char **argv) {
             sk.maxM = 64;
             cases.push_back({"sanitize-stream-k", {256, 512, G}, sk, {7, 33}});
           }
+          GemmConfig ordered = c; // 4 weight-row blocks x 3 token tiles
+          ordered.tokenTilesFirst = true;
+          cases.push_back({"sanitize-token-tiles-first", {256, 512, G},
+                           ordered, {7, 33}});
         }
       }
   } else {
@@ -566,6 +571,27 @@ int main(int argc, char **argv) {
               cases.push_back({"stream-k", sh, c,
                                wp == 4 ? std::vector<int64_t>{1, 16, 33}
                                        : std::vector<int64_t>{33, 300, 1000}});
+          }
+    // Token tiles first (sm90, one CTA per tile): the renumbered grid must
+    // still cover every (weight-row block, token tile) once, with partial
+    // last token tiles, through both entry points (unsplit and cluster
+    // split-K), per channel and group 128.
+    if (std::find(archs.begin(), archs.end(), "sm_90a") != archs.end())
+      for (GemmShape sh : {GemmShape{4096, 4096, 0}, GemmShape{4096, 4096, 128},
+                           GemmShape{3584, 3584, 0}, GemmShape{4096, 11008, 128}})
+        for (int64_t tm : {32, 64, 128})
+          for (int64_t sk : {1, 2}) {
+            GemmConfig c;
+            c.arch = "sm_90a";
+            c.warps = 8;
+            c.tileN = 128;
+            c.tileM = tm;
+            c.tileK = tm <= 64 ? 256 : 128;
+            c.stages = 4;
+            c.splitK = sk;
+            c.tokenTilesFirst = true;
+            if (!codegen::whyInvalid(c, sh))
+              cases.push_back({"token-tiles-first", sh, c, {1, 33, 200, 1000}});
           }
   }
 

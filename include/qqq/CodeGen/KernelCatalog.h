@@ -131,7 +131,7 @@ struct GemmShape {
 };
 
 /// Mirrors #qqq.kernel<arch, max_m, tile_m, tile_n, tile_k, stages, warps,
-/// split_k, swap_ab[, stream_k]>.
+/// split_k, swap_ab[, stream_k][, token_tiles_first]>.
 struct GemmConfig {
   std::string arch = "sm_90a";
   int64_t maxM = 0;   // largest M served (0 = no bound); not a template knob
@@ -149,6 +149,12 @@ struct GemmConfig {
   // SM count leave no SM idle; an output tile split between CTAs is summed
   // in an int32 workspace. 0: one CTA per output tile and split.
   int64_t streamK = 0;
+  // sm_90a, one CTA per tile (streamK == 0): the grid's CTAs run the token
+  // tiles of one weight-row block one after another (block-major) instead
+  // of the weight-row blocks of one token tile, so the block is read from
+  // DRAM once per wave rather than once per token tile when a row of tiles
+  // outgrows the L2. Chosen per entry by the tuner.
+  bool tokenTilesFirst = false;
   bool operator==(const GemmConfig &o) const;
 };
 
@@ -172,7 +178,8 @@ std::optional<std::string> whyInvalid(const GemmConfig &config,
 ///   "qqq::w4a8_gemm_sm90<4096, 4096, 0, 16, 64, 128, 4, 4, 1>"
 ///   "qqq::w4a8_gemm_sm90_cluster<4096, 4096, 0, 16, 64, 128, 4, 4, 4>"
 /// template parameters: <N, K, GROUP, TILE_M, TILE_N, TILE_K, STAGES, WARPS,
-/// SPLIT_K[, STREAM_K = true when streamK > 0]>; sm_90a split-K (> 1) is
+/// SPLIT_K[, STREAM_K = true when streamK > 0][, TOKEN_TILES_FIRST]>
+/// (the cluster entry point has no STREAM_K); sm_90a split-K (> 1) is
 /// the `_cluster` entry point, the only one with cluster dimensions (the
 /// family stays w4a8_gemm_sm90). The stream-K grid is
 /// launchGeometry's (streamK CTAs), the kernel divides the work by gridDim.

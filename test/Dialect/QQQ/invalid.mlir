@@ -514,6 +514,30 @@ func.func @kernel_streamk_with_splitk() attributes {
 
 // -----
 
+func.func @kernel_token_tiles_first_with_stream_k() attributes {
+  // expected-error @+1 {{token_tiles_first requires stream_k = 0, got stream_k = 132}}
+  qqq.a = #qqq.kernel<arch = "sm_90a", max_m = 256, tile_m = 64, tile_n = 128, tile_k = 128, stages = 4, warps = 8, split_k = 1, swap_ab = true, stream_k = 132, token_tiles_first = true>} {
+  return
+}
+
+// -----
+
+func.func @kernel_flag_twice() attributes {
+  // expected-error @+1 {{expected stream_k or token_tiles_first (each at most once), got 'stream_k'}}
+  qqq.a = #qqq.kernel<arch = "sm_90a", max_m = 256, tile_m = 64, tile_n = 128, tile_k = 128, stages = 4, warps = 8, split_k = 1, swap_ab = true, stream_k = 132, stream_k = 1>} {
+  return
+}
+
+// -----
+
+func.func @kernel_token_tiles_first_not_bool() attributes {
+  // expected-error @+1 {{token_tiles_first must be true or false}}
+  qqq.a = #qqq.kernel<arch = "sm_90a", max_m = 256, tile_m = 64, tile_n = 128, tile_k = 128, stages = 4, warps = 8, split_k = 1, swap_ab = true, token_tiles_first = yes>} {
+  return
+}
+
+// -----
+
 func.func @bad_method() attributes {
   // expected-error @+2 {{expected one of [rtn, gptq] for how the int4 weights were chosen, got: awq}}
   // expected-error @+1 {{failed to parse QQQ_QuantSchemeAttr parameter 'method'}}

@@ -101,6 +101,22 @@ func.func @w4a8_stream_k(%q: tensor<?x256xi8>, %s: tensor<?x1xf32>, %w: tensor<6
 
 // -----
 
+// token_tiles_first likewise (false is the default); the flags parse in
+// either order and print stream_k first.
+// CHECK-LABEL: func.func @w4a8_token_tiles_first
+func.func @w4a8_token_tiles_first(%q: tensor<?x256xi8>, %s: tensor<?x1xf32>, %w: tensor<64x128xi8>,
+                                  %sch: tensor<64xf32>) -> tensor<?x64xf16> {
+  // CHECK: kernels = [#qqq.kernel<arch = "sm_90a", max_m = 256, tile_m = 64, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 2, swap_ab = true, token_tiles_first = true>, #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 128, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 1, swap_ab = true>]
+  %y = qqq.w4a8_linear %q, %s, %w, %sch {
+      layout = #qqq.layout<sm90_interleaved>, layer_name = "mlp.down",
+      kernels = [#qqq.kernel<arch = "sm_90a", max_m = 256, tile_m = 64, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 2, swap_ab = true, token_tiles_first = true, stream_k = 0>,
+                 #qqq.kernel<arch = "sm_90a", max_m = 0, tile_m = 128, tile_n = 64, tile_k = 128, stages = 4, warps = 4, split_k = 1, swap_ab = true, token_tiles_first = false>]}
+      : (tensor<?x256xi8>, tensor<?x1xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<?x64xf16>
+  return %y : tensor<?x64xf16>
+}
+
+// -----
+
 // A layer fused from two (qqq-fuse-projections): its parts in column order.
 // CHECK-LABEL: func.func @w4a8_fused_parts
 func.func @w4a8_fused_parts(%q: tensor<?x256xi8>, %s: tensor<?x1xf32>, %w: tensor<96x128xi8>,

@@ -61,11 +61,11 @@ entries = [{"arch": "sm_90a", "n": n, "k": k, "group": g, "max_m": b,
 if "--candidates-csv" in sys.argv:  # the default and the chosen one
     with open(arg("--candidates-csv"), "w") as f:
         f.write("gpu,N,K,group,max_m,tile_m,tile_n,tile_k,stages,warps,"
-                "split_k,stream_k,default,status,us\n")
+                "split_k,stream_k,token_tiles_first,default,status,us\n")
         for e in entries:
             for default, split, us in ((1, 1, 1.5), (0, e["split_k"], 1.0)):
                 f.write(f'"{gpu}",{n},{k},{e["group"]},{e["max_m"]},'
-                        f'{e["tile_m"]},64,256,4,4,{split},0,{default},ok,'
+                        f'{e["tile_m"]},64,256,4,4,{split},0,0,{default},ok,'
                         f'{us}\n')
 out = arg("--tuning-out")
 with open(out + ".tmp", "w") as f:

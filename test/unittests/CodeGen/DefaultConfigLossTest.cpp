@@ -40,33 +40,53 @@ struct Timed {
   bool tunersDefault; // the heuristic of the commit the tuner ran
 };
 
+std::vector<std::string> splitCsv(const std::string &line) {
+  std::vector<std::string> f;
+  std::stringstream ss(line);
+  for (std::string x; std::getline(ss, x, ',');)
+    f.push_back(x);
+  return f;
+}
+
+// Columns by the header's names ("gpu",N,K,group,max_m,tile_m,...,us; the
+// GPU name has no comma); token_tiles_first is absent from lists written
+// before the sixteenth session (0).
 std::map<Key, std::vector<Timed>> loadCandidates(const std::string &path) {
   std::map<Key, std::vector<Timed>> out;
   std::ifstream in(path);
   std::string line;
-  std::getline(in, line); // header
+  std::getline(in, line);
+  std::map<std::string, size_t> col;
+  std::vector<std::string> header = splitCsv(line);
+  for (size_t i = 0; i < header.size(); ++i)
+    col[header[i]] = i;
+  for (const char *name : {"N", "K", "group", "max_m", "tile_m", "tile_n",
+                           "tile_k", "stages", "warps", "split_k", "stream_k",
+                           "default", "status", "us"})
+    if (!col.count(name)) {
+      ADD_FAILURE() << path << ": no column " << name;
+      return out;
+    }
+  auto ttf = col.find("token_tiles_first");
   while (std::getline(in, line)) {
-    // "gpu",N,K,group,max_m,tile_m,tile_n,tile_k,stages,warps,split_k,
-    // stream_k,default,status,us (the GPU name has no comma).
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    for (std::string x; std::getline(ss, x, ',');)
-      f.push_back(x);
-    if (f.size() != 15 || f[13] != "ok")
+    std::vector<std::string> f = splitCsv(line);
+    if (f.size() != header.size() || f[col["status"]] != "ok")
       continue;
-    auto i = [&](int c) { return std::stoll(f[c]); };
+    auto i = [&](const char *name) { return std::stoll(f[col[name]]); };
     GemmConfig c;
     c.arch = "sm_90a";
-    c.maxM = i(4);
-    c.tileM = i(5);
-    c.tileN = i(6);
-    c.tileK = i(7);
-    c.stages = i(8);
-    c.warps = i(9);
-    c.splitK = i(10);
-    c.streamK = i(11);
+    c.maxM = i("max_m");
+    c.tileM = i("tile_m");
+    c.tileN = i("tile_n");
+    c.tileK = i("tile_k");
+    c.stages = i("stages");
+    c.warps = i("warps");
+    c.splitK = i("split_k");
+    c.streamK = i("stream_k");
+    c.tokenTilesFirst = ttf != col.end() && f[ttf->second] == "1";
     c.swapAB = true;
-    out[{i(1), i(2), i(3), i(4)}].push_back({c, std::stod(f[14]), i(12) == 1});
+    out[{i("N"), i("K"), i("group"), i("max_m")}].push_back(
+        {c, std::stod(f[col["us"]]), i("default") == 1});
   }
   return out;
 }

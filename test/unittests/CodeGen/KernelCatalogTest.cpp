@@ -184,6 +184,48 @@ TEST(KernelCatalog, StreamKGridWorkspaceAndRules) {
   EXPECT_TRUE(mentions(whyInvalid(c80, qkv), "sm_90a only"));
 }
 
+// Token tiles first: a trailing template flag of either sm90 entry point
+// (after STREAM_K = false for the plain one); the grid is unchanged; not
+// with stream-K (it orders its own tiles) or for sm80.
+TEST(KernelCatalog, TokenTilesFirstFlagAndRules) {
+  GemmShape o{4096, 4096, 0};
+  GemmConfig c = sm90(64, 8, 128, 4);
+  c.maxM = 256;
+  c.tokenTilesFirst = true;
+  ASSERT_FALSE(whyInvalid(c, o));
+  EXPECT_EQ(instantiationExpression(c, o),
+            "qqq::w4a8_gemm_sm90<4096, 4096, 0, 64, 128, 128, 4, 8, 1, false, "
+            "true>");
+  LaunchGeometry g = launchGeometry(c, o, 256);
+  EXPECT_EQ(g.grid[0], 32u);
+  EXPECT_EQ(g.grid[1], 4u);
+  EXPECT_EQ(g.workspaceBytes, 0u);
+  c.splitK = 2;
+  ASSERT_FALSE(whyInvalid(c, o));
+  EXPECT_EQ(instantiationExpression(c, o),
+            "qqq::w4a8_gemm_sm90_cluster<4096, 4096, 0, 64, 128, 128, 4, 8, 2, "
+            "true>");
+  c.tokenTilesFirst = false;
+  EXPECT_NE(instantiationExpression(c, o).back(), 'e'); // no trailing flag
+  EXPECT_FALSE(c == [&] {
+    GemmConfig d = c;
+    d.tokenTilesFirst = true;
+    return d;
+  }());
+
+  GemmConfig streamed = sm90(64, 8, 128, 4);
+  streamed.maxM = 256;
+  streamed.streamK = 132;
+  streamed.tokenTilesFirst = true;
+  EXPECT_TRUE(mentions(whyInvalid(streamed, o),
+                       "token_tiles_first needs one CTA per tile"));
+  GemmConfig c80 = sm90(16, 4, 128, 4);
+  c80.arch = "sm_80";
+  c80.tileN = 64;
+  c80.tokenTilesFirst = true;
+  EXPECT_TRUE(mentions(whyInvalid(c80, o), "token_tiles_first needs sm_90a"));
+}
+
 // From M = 32 the sm90 default fills at most one wave of CTAs with tiles
 // as large as the wave allows: two warpgroups (one up to M = 64 for N <
 // 6144), token tiles of the bucket (at most 256), from M = 128 halved while

@@ -39,7 +39,8 @@ std::vector<SweepCase> sweep() {
                std::to_string(config.tileM) + "_sk" +
                std::to_string(config.splitK) + "_w" +
                std::to_string(config.warps) +
-               (config.streamK ? "_stk" + std::to_string(config.streamK) : "");
+               (config.streamK ? "_stk" + std::to_string(config.streamK) : "") +
+               (config.tokenTilesFirst ? "_ttf" : "");
       cases.push_back(c);
     }
     for (KernelFamily f : {KernelFamily::QuantizeAct, KernelFamily::RmsNormQuantize})

@@ -1,8 +1,10 @@
 //===- TuneCandidatesTest.cpp - qqq-tune's search space -------------------===//
 //
 // bench/gpu/tune_candidates.cpp without a GPU: the candidates are valid,
-// unique and for their bucket, the default comes first, and stream-K is
-// offered exactly where whole tiles leave the last wave's SMs idle.
+// unique and for their bucket, the default comes first, stream-K is
+// offered exactly where whole tiles leave the last wave's SMs idle, and
+// every one-CTA-per-tile candidate with several token tiles also comes
+// token tiles first.
 //
 //===----------------------------------------------------------------------===//
 #include "tune_candidates.h"
@@ -95,6 +97,40 @@ TEST(TuneCandidates, FusedGateUpGetsStreamK) {
   // 120 of 132 (over 90 %): none in that tile.
   for (const GemmConfig &c : candidates({12288, 4096, 0}, 1024, kSms))
     EXPECT_FALSE(c.streamK > 0 && c.tileM == 256 && c.tileN == 128);
+}
+
+TEST(TuneCandidates, TokenTilesFirstBesideEveryMultiTokenTileGrid) {
+  for (GemmShape s : kShapes)
+    for (int64_t b : mBuckets()) {
+      std::vector<GemmConfig> cs = candidates(s, b, kSms);
+      int64_t m = b == 0 ? 4096 : b;
+      size_t ordered = 0;
+      for (const GemmConfig &c : cs) {
+        bool several = (m + c.tileM - 1) / c.tileM >= 2;
+        GemmConfig flipped = c;
+        flipped.tokenTilesFirst = !c.tokenTilesFirst;
+        bool hasFlipped =
+            std::find(cs.begin(), cs.end(), flipped) != cs.end();
+        if (c.tokenTilesFirst) {
+          ++ordered;
+          // Only for one CTA per tile and several token tiles, and always
+          // beside the same configuration in launch order.
+          EXPECT_EQ(c.streamK, 0);
+          EXPECT_TRUE(several) << s.N << "x" << s.K << " bucket " << b;
+          EXPECT_TRUE(hasFlipped);
+        } else if (c.streamK == 0) {
+          EXPECT_EQ(hasFlipped, several)
+              << s.N << "x" << s.K << " bucket " << b << " tile_m " << c.tileM;
+        }
+      }
+      // The default is never token tiles first: the search starts there.
+      EXPECT_FALSE(cs.front().tokenTilesFirst);
+      // M <= 16 has one token tile per block.
+      if (b != 0 && b <= 16)
+        EXPECT_EQ(ordered, 0u) << s.N << "x" << s.K << " bucket " << b;
+      if (b == 256)
+        EXPECT_GT(ordered, 0u) << s.N << "x" << s.K;
+    }
 }
 
 } // namespace

@@ -66,6 +66,31 @@ TEST(TuningTable, StreamKIsReadAndDefaultsToOff) {
   EXPECT_EQ(b16->streamK, 132);
 }
 
+// "token_tiles_first" likewise: absent means false; a non-boolean is an
+// error naming the entry.
+TEST(TuningTable, TokenTilesFirstIsReadAndDefaultsToOff) {
+  std::string ordered = entry(256, 64, 1);
+  ordered.insert(ordered.find("\"time_us\""), "\"token_tiles_first\": true, ");
+  llvm::Expected<TuningTable> t =
+      TuningTable::parse(table(ordered + "," + entry(0, 128, 1)), "t.json");
+  ASSERT_TRUE(!!t) << llvm::toString(t.takeError());
+  ASSERT_EQ(t->entries.size(), 2u);
+  EXPECT_TRUE(t->entries[0].config.tokenTilesFirst);
+  EXPECT_FALSE(t->entries[1].config.tokenTilesFirst);
+  std::optional<GemmConfig> b128 =
+      t->configForBucket("sm_90a", GemmShape{4096, 4096, 0}, 128);
+  ASSERT_TRUE(b128.has_value());
+  EXPECT_TRUE(b128->tokenTilesFirst);
+
+  std::string notBool = entry(256, 64, 1);
+  notBool.insert(notBool.find("\"time_us\""), "\"token_tiles_first\": 1, ");
+  llvm::Expected<TuningTable> bad = TuningTable::parse(table(notBool), "t.json");
+  ASSERT_FALSE(!!bad);
+  std::string msg = llvm::toString(bad.takeError());
+  EXPECT_NE(msg.find("t.json"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("token_tiles_first"), std::string::npos) << msg;
+}
+
 TEST(TuningTable, RejectsInvalidEntriesAndFormats) {
   llvm::Expected<TuningTable> bad =
       TuningTable::parse(table(entry(16, 12, 1)), "bad.json");

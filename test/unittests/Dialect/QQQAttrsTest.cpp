@@ -57,7 +57,7 @@ TEST_F(QQQDialectTest, KernelConfigRejectsZeroSplitK) {
   auto bad = KernelConfigAttr::getChecked(
       [&] { return emitError(UnknownLoc::get(&ctx)); }, &ctx,
       StringAttr::get(&ctx, "sm_90a"), int64_t(16), int64_t(16), int64_t(128),
-      int64_t(128), int64_t(4), int64_t(4), int64_t(0), true, int64_t(0));
+      int64_t(128), int64_t(4), int64_t(4), int64_t(0), true, int64_t(0), false);
   EXPECT_FALSE(bad);
   EXPECT_NE(lastError.find("split_k"), std::string::npos) << lastError;
 }
@@ -73,7 +73,7 @@ TEST_F(QQQDialectTest, KernelConfigStreamKRoundTripsAndDefaultIsOmitted) {
   auto arch = StringAttr::get(&ctx, "sm_90a");
   auto streamed = KernelConfigAttr::get(
       &ctx, arch, int64_t(64), int64_t(64), int64_t(128), int64_t(128),
-      int64_t(4), int64_t(4), int64_t(1), true, int64_t(132));
+      int64_t(4), int64_t(4), int64_t(1), true, int64_t(132), false);
   EXPECT_EQ(streamed.getStreamK(), 132);
   std::string text = print(streamed);
   EXPECT_NE(text.find(", stream_k = 132>"), std::string::npos) << text;
@@ -83,7 +83,8 @@ TEST_F(QQQDialectTest, KernelConfigStreamKRoundTripsAndDefaultIsOmitted) {
   // configurations written before stream-K keep their form.
   auto plain = KernelConfigAttr::get(&ctx, arch, int64_t(64), int64_t(64),
                                      int64_t(128), int64_t(128), int64_t(4),
-                                     int64_t(4), int64_t(1), true, int64_t(0));
+                                     int64_t(4), int64_t(1), true, int64_t(0),
+                                     false);
   std::string plainText = print(plain);
   EXPECT_EQ(plainText.find("stream_k"), std::string::npos) << plainText;
   EXPECT_EQ(plainText, "#qqq.kernel<arch = \"sm_90a\", max_m = 64, tile_m = "
@@ -93,7 +94,32 @@ TEST_F(QQQDialectTest, KernelConfigStreamKRoundTripsAndDefaultIsOmitted) {
       dyn_cast_or_null<KernelConfigAttr>(parseAttribute(plainText, &ctx));
   ASSERT_TRUE(parsed) << lastError;
   EXPECT_EQ(parsed.getStreamK(), 0);
+  EXPECT_FALSE(parsed.getTokenTilesFirst());
   EXPECT_EQ(parsed, plain);
+}
+
+TEST_F(QQQDialectTest, KernelConfigTokenTilesFirstRoundTrips) {
+  auto arch = StringAttr::get(&ctx, "sm_90a");
+  auto ordered = KernelConfigAttr::get(
+      &ctx, arch, int64_t(256), int64_t(64), int64_t(128), int64_t(128),
+      int64_t(4), int64_t(8), int64_t(2), true, int64_t(0), true);
+  std::string text = print(ordered);
+  EXPECT_NE(text.find("swap_ab = true, token_tiles_first = true>"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("stream_k"), std::string::npos) << text;
+  auto parsed = dyn_cast_or_null<KernelConfigAttr>(parseAttribute(text, &ctx));
+  ASSERT_TRUE(parsed) << lastError;
+  EXPECT_TRUE(parsed.getTokenTilesFirst());
+  EXPECT_EQ(parsed, ordered);
+  // Stream-K orders its own tiles: the flag is rejected with it.
+  EXPECT_FALSE(KernelConfigAttr::getChecked(
+      [&] { return emitError(UnknownLoc::get(&ctx)); }, &ctx, arch,
+      int64_t(256), int64_t(64), int64_t(128), int64_t(128), int64_t(4),
+      int64_t(8), int64_t(1), true, int64_t(132), true));
+  EXPECT_NE(lastError.find("token_tiles_first requires stream_k = 0"),
+            std::string::npos)
+      << lastError;
 }
 
 TEST_F(QQQDialectTest, KernelConfigRejectsBadStreamK) {
@@ -101,13 +127,13 @@ TEST_F(QQQDialectTest, KernelConfigRejectsBadStreamK) {
   auto emit = [&] { return emitError(UnknownLoc::get(&ctx)); };
   EXPECT_FALSE(KernelConfigAttr::getChecked(
       emit, &ctx, arch, int64_t(0), int64_t(64), int64_t(128), int64_t(128),
-      int64_t(4), int64_t(4), int64_t(1), true, int64_t(-1)));
+      int64_t(4), int64_t(4), int64_t(1), true, int64_t(-1), false));
   EXPECT_NE(lastError.find("stream_k"), std::string::npos) << lastError;
   lastError.clear();
   // Stream-K and split-K both divide the K loop; only one at a time.
   EXPECT_FALSE(KernelConfigAttr::getChecked(
       emit, &ctx, arch, int64_t(0), int64_t(64), int64_t(128), int64_t(128),
-      int64_t(4), int64_t(4), int64_t(2), true, int64_t(132)));
+      int64_t(4), int64_t(4), int64_t(2), true, int64_t(132), false));
   EXPECT_NE(lastError.find("stream_k"), std::string::npos) << lastError;
   EXPECT_NE(lastError.find("split_k = 1"), std::string::npos) << lastError;
 }

@@ -24,6 +24,7 @@ inline codegen::GemmConfig toGemmConfig(KernelConfigAttr k) {
   c.splitK = k.getSplitK();
   c.swapAB = k.getSwapAB();
   c.streamK = k.getStreamK();
+  c.tokenTilesFirst = k.getTokenTilesFirst();
   return c;
 }
 

@@ -11,6 +11,46 @@ using namespace qqq;
 
 #include "qqq/Dialect/QQQ/IR/QQQEnums.cpp.inc"
 
+// The kernel configuration's optional trailing flags, `, stream_k = N` and
+// `, token_tiles_first = true`, each printed only when not its default (so
+// configurations written before a flag existed keep their form) and parsed
+// in any order. (Two ODS optional groups that both start with a comma
+// cannot follow one another: the first commits on the comma.)
+static ParseResult parseKernelFlags(AsmParser &parser, int64_t &streamK,
+                                    bool &tokenTilesFirst) {
+  bool seenStreamK = false, seenOrder = false;
+  while (succeeded(parser.parseOptionalComma())) {
+    SMLoc loc = parser.getCurrentLocation();
+    StringRef key;
+    if (parser.parseKeyword(&key) || parser.parseEqual())
+      return failure();
+    if (key == "stream_k" && !seenStreamK) {
+      seenStreamK = true;
+      if (parser.parseInteger(streamK))
+        return failure();
+    } else if (key == "token_tiles_first" && !seenOrder) {
+      seenOrder = true;
+      StringRef value;
+      if (parser.parseKeyword(&value) || (value != "true" && value != "false"))
+        return parser.emitError(loc, "token_tiles_first must be true or false");
+      tokenTilesFirst = value == "true";
+    } else {
+      return parser.emitError(loc, "expected stream_k or token_tiles_first "
+                                   "(each at most once), got '")
+             << key << "'";
+    }
+  }
+  return success();
+}
+
+static void printKernelFlags(AsmPrinter &printer, int64_t streamK,
+                             bool tokenTilesFirst) {
+  if (streamK != 0)
+    printer << ", stream_k = " << streamK;
+  if (tokenTilesFirst)
+    printer << ", token_tiles_first = true";
+}
+
 #define GET_ATTRDEF_CLASSES
 #include "qqq/Dialect/QQQ/IR/QQQAttrs.cpp.inc"
 
@@ -44,7 +84,7 @@ static bool isPowerOfTwo(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 LogicalResult KernelConfigAttr::verify(
     function_ref<InFlightDiagnostic()> emitError, StringAttr arch, int64_t maxM,
     int64_t tileM, int64_t tileN, int64_t tileK, int64_t stages, int64_t warps,
-    int64_t splitK, bool swapAB, int64_t streamK) {
+    int64_t splitK, bool swapAB, int64_t streamK, bool tokenTilesFirst) {
   if (!arch || !arch.getValue().starts_with("sm_"))
     return emitError() << "arch must name an sm_XX target, got "
                        << (arch ? arch.getValue() : StringRef("<null>"));
@@ -70,5 +110,9 @@ LogicalResult KernelConfigAttr::verify(
   if (streamK > 0 && splitK != 1)
     return emitError() << "stream_k = " << streamK
                        << " requires split_k = 1, got split_k = " << splitK;
+  // Stream-K orders its tiles itself; the flag orders one CTA per tile.
+  if (tokenTilesFirst && streamK > 0)
+    return emitError() << "token_tiles_first requires stream_k = 0, got "
+                       << "stream_k = " << streamK;
   return success();
 }

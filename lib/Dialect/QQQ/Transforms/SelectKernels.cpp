@@ -102,7 +102,8 @@ struct SelectKernelsPass
         auto attr = KernelConfigAttr::getChecked(
             [&] { return op.emitOpError(); }, ctx, archAttr, bucket,
             config->tileM, config->tileN, config->tileK, config->stages,
-            config->warps, config->splitK, config->swapAB, config->streamK);
+            config->warps, config->splitK, config->swapAB, config->streamK,
+            config->tokenTilesFirst);
         if (!attr)
           return WalkResult::interrupt();
         configs.push_back(attr);

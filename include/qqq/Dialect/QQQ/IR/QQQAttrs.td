@@ -99,7 +99,10 @@ def QQQ_KernelConfigAttr : QQQ_Attr<"KernelConfig", "kernel"> {
     operands are swapped (Yᵀ = W·Xᵀ, so that a small M maps to the MMA's N).
     An optional trailing `stream_k = N` (sm_90a, split_k = 1 only) runs the
     kernel as a persistent grid of N CTAs that share the (output tile, K tile)
-    iterations (stream-K); it is omitted when 0 (off).
+    iterations (stream-K); it is omitted when 0 (off). An optional trailing
+    `token_tiles_first = true` (one CTA per tile) orders the CTAs by
+    weight-row block, then token tile, so that the token tiles sharing a
+    block run together; omitted when false (weight-row blocks first).
 
     ```mlir
     #qqq.kernel<arch = "sm_90a", max_m = 16, tile_m = 16, tile_n = 128,
@@ -118,12 +121,13 @@ def QQQ_KernelConfigAttr : QQQ_Attr<"KernelConfig", "kernel"> {
     "bool":$swapAB,
     // Trailing and defaulted so that configurations written before stream-K
     // still parse and print unchanged.
-    DefaultValuedParameter<"int64_t", "0">:$streamK);
+    DefaultValuedParameter<"int64_t", "0">:$streamK,
+    DefaultValuedParameter<"bool", "false">:$tokenTilesFirst);
   let assemblyFormat = [{
     `<` `arch` `=` $arch `,` `max_m` `=` $maxM `,` `tile_m` `=` $tileM `,`
         `tile_n` `=` $tileN `,` `tile_k` `=` $tileK `,` `stages` `=` $stages `,`
-        `warps` `=` $warps `,` `split_k` `=` $splitK `,` `swap_ab` `=` $swapAB
-        (`,` `stream_k` `=` $streamK^)? `>`
+        `warps` `=` $warps `,` `split_k` `=` $splitK `,` `swap_ab` `=` $swapAB ``
+        custom<KernelFlags>($streamK, $tokenTilesFirst) `>`
   }];
   let genVerifyDecl = 1;
 }
