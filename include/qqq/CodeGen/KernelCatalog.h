@@ -74,6 +74,8 @@
 //         "warps": 4, "split_k": 4, "swap_ab": true,
 //         "stream_k": 132,                    // optional (absent = 0): sm_90a,
 //                                             // split_k 1, bounded max_m
+//         "token_tiles_first": true,          // optional (absent = false):
+//                                             // sm_90a, stream_k 0
 //         "time_us": 12.3,                    // median, informational
 //         "default_us": 14.0,                 // defaultConfig's, informational
 //         "incumbent_us": 12.5 } ] }          // optional: the entry it was
