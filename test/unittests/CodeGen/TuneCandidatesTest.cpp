@@ -126,10 +126,12 @@ TEST(TuneCandidates, TokenTilesFirstBesideEveryMultiTokenTileGrid) {
       // The default is never token tiles first: the search starts there.
       EXPECT_FALSE(cs.front().tokenTilesFirst);
       // M <= 16 has one token tile per block.
-      if (b != 0 && b <= 16)
+      if (b != 0 && b <= 16) {
         EXPECT_EQ(ordered, 0u) << s.N << "x" << s.K << " bucket " << b;
-      if (b == 256)
+      }
+      if (b == 256) {
         EXPECT_GT(ordered, 0u) << s.N << "x" << s.K;
+      }
     }
 }
 
