@@ -72,8 +72,7 @@ Expected<TuningTable> TuningTable::load(StringRef path) {
   return parse((*buffer)->getBuffer(), path);
 }
 
-Expected<std::optional<TuningTable>> TuningTable::findForGpu(StringRef dir,
-                                                             StringRef gpu) {
+Expected<std::vector<std::string>> TuningTable::tableFiles(StringRef dir) {
   std::error_code ec;
   std::vector<std::string> files;
   for (sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
@@ -84,7 +83,15 @@ Expected<std::optional<TuningTable>> TuningTable::findForGpu(StringRef dir,
     return createStringError(ec, "cannot list tuning tables in %s: %s",
                              dir.str().c_str(), ec.message().c_str());
   std::sort(files.begin(), files.end());
-  for (const std::string &file : files) {
+  return files;
+}
+
+Expected<std::optional<TuningTable>> TuningTable::findForGpu(StringRef dir,
+                                                             StringRef gpu) {
+  Expected<std::vector<std::string>> files = tableFiles(dir);
+  if (!files)
+    return files.takeError();
+  for (const std::string &file : *files) {
     Expected<TuningTable> table = load(file);
     if (!table)
       return table.takeError();

@@ -34,6 +34,9 @@ public:
   static llvm::Expected<TuningTable> parse(llvm::StringRef json,
                                            llvm::StringRef source);
   static llvm::Expected<TuningTable> load(llvm::StringRef path);
+  /// The *.json files of `dir`, sorted; an error when it cannot be listed.
+  static llvm::Expected<std::vector<std::string>>
+  tableFiles(llvm::StringRef dir);
   /// The table for `gpu` among the *.json files of `dir` (exact match of the
   /// "gpu" field); nullopt when none matches. Unreadable tables are errors.
   static llvm::Expected<std::optional<TuningTable>>

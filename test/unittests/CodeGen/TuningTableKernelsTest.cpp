@@ -16,9 +16,6 @@
 #include "qqq/CodeGen/TemplatePaths.h"
 #include "qqq/CodeGen/TuningTable.h"
 
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -42,13 +39,11 @@ int64_t stackFrameBytes(const std::string &resources) {
 TEST(TuningTableKernels, EveryTunedKernelAssembles) {
   std::vector<std::pair<GemmShape, GemmConfig>> kernels;
   std::set<std::string> seen;
-  std::error_code ec;
   std::string dir = tuningTablesDir();
-  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
-       it.increment(ec)) {
-    if (llvm::sys::path::extension(it->path()) != ".json")
-      continue;
-    llvm::Expected<TuningTable> t = TuningTable::load(it->path());
+  llvm::Expected<std::vector<std::string>> files = TuningTable::tableFiles(dir);
+  ASSERT_TRUE(!!files) << llvm::toString(files.takeError());
+  for (const std::string &path : *files) {
+    llvm::Expected<TuningTable> t = TuningTable::load(path);
     ASSERT_TRUE(!!t) << llvm::toString(t.takeError());
     for (const TuningEntry &e : t->entries)
       if (seen.insert(e.config.arch + " " +

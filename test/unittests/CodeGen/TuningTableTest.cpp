@@ -2,8 +2,6 @@
 #include "qqq/CodeGen/TemplatePaths.h"
 #include "qqq/CodeGen/TuningTable.h"
 
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
 
 #include <gtest/gtest.h>
 
@@ -119,20 +117,18 @@ namespace {
 // only configurations the catalog accepts, each found again by lookup.
 TEST(TuningTable, CommittedTablesAreValid) {
   std::string dir = qqq::codegen::tuningTablesDir();
-  std::error_code ec;
+  llvm::Expected<std::vector<std::string>> files = TuningTable::tableFiles(dir);
+  ASSERT_TRUE(!!files) << llvm::toString(files.takeError());
   int tables = 0;
-  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
-       it.increment(ec)) {
-    if (llvm::sys::path::extension(it->path()) != ".json")
-      continue;
-    llvm::Expected<TuningTable> t = TuningTable::load(it->path());
+  for (const std::string &path : *files) {
+    llvm::Expected<TuningTable> t = TuningTable::load(path);
     ASSERT_TRUE(!!t) << llvm::toString(t.takeError());
-    EXPECT_FALSE(t->gpu.empty()) << it->path();
+    EXPECT_FALSE(t->gpu.empty()) << path;
     for (const TuningEntry &e : t->entries) {
       const TuningEntry *found =
           t->lookup(e.config.arch, e.shape, e.config.maxM == 0 ? 1 << 20 : e.config.maxM);
       ASSERT_NE(found, nullptr);
-      EXPECT_EQ(found->config, e.config) << it->path() << " n " << e.shape.N
+      EXPECT_EQ(found->config, e.config) << path << " n " << e.shape.N
                                          << " k " << e.shape.K << " max_m "
                                          << e.config.maxM;
     }
