@@ -2,7 +2,7 @@
 """A stand-in for bench_w4a8 in the runners' tests (tools/qqq-tune and
 bench/gpu/run_table.sh): --list-shapes; --tune runs that write a tuning
 part and CSV rows like the harness's (tile_m = the bucket's M up to 64,
-split_k = 2 for shape b); benchmark runs (--max-m / --bucket) that write
+split_k = 2 for shape b, token tiles first for shape b at M = 256); benchmark runs (--max-m / --bucket) that write
 CSV rows for their M. FAKE_FAIL=S fails the run of shape S, or a benchmark
 run whose --bucket is S, after writing part of its CSV. A --tune run with
 --configs (the driver's incumbents) prints how many entries it was given."""
@@ -56,7 +56,8 @@ with open(arg("--csv"), "w") as csv:
 entries = [{"arch": "sm_90a", "n": n, "k": k, "group": g, "max_m": b,
             "tile_m": min(b or 4096, 64), "tile_n": 64, "tile_k": 256,
             "stages": 4, "warps": 4, "split_k": 2 if shape == "b" else 1,
-            "swap_ab": True, "time_us": 1.0}
+            "swap_ab": True, "time_us": 1.0,
+            **({"token_tiles_first": True} if shape == "b" and b == 256 else {})}
            for g in groups for b in buckets]
 if "--candidates-csv" in sys.argv:  # the default and the chosen one
     with open(arg("--candidates-csv"), "w") as f:
