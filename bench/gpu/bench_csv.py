@@ -25,6 +25,16 @@ def read_rows(path, parse, what):
     return out
 
 
+def read_qqq_times(path):
+    """{(shape, group, M): (config, qqq_us)} of a bench_w4a8 CSV, for the
+    scripts that compare runs row by row."""
+    return dict(read_rows(
+        path,
+        lambda r: ((r["shape"], int(r["group"]), int(r["M"])),
+                   (r["config"], float(r["qqq_us"]))),
+        "a bench_w4a8 row (needs shape, group, M, config, qqq_us)"))
+
+
 def gmean(values):
     values = list(values)
     return math.exp(sum(math.log(x) for x in values) / len(values))

@@ -9,22 +9,14 @@ python3 bench/gpu/compare.py BASE.csv VARIANT.csv [VARIANT2.csv ...]
 import sys
 from collections import defaultdict
 
-from bench_csv import gmean, read_rows
-
-
-def load(path):
-    return dict(read_rows(
-        path,
-        lambda r: ((r["shape"], int(r["group"]), int(r["M"])),
-                   (r["config"], float(r["qqq_us"]))),
-        "a bench_w4a8 row (needs shape, group, M, config, qqq_us)"))
+from bench_csv import gmean, read_qqq_times
 
 
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__.strip().splitlines()[-1])
-    base = load(argv[1])
-    variants = [(p, load(p)) for p in argv[2:]]
+    base = read_qqq_times(argv[1])
+    variants = [(p, read_qqq_times(p)) for p in argv[2:]]
     for path, var in variants:
         common = sorted(k for k in base if k in var)
         if not common:

@@ -14,21 +14,13 @@ import math
 import sys
 from collections import defaultdict
 
-from bench_csv import gmean, read_rows
-
-
-def load(path):
-    return dict(read_rows(
-        path,
-        lambda r: ((r["shape"], int(r["group"]), int(r["M"])),
-                   (r["config"], float(r["qqq_us"]))),
-        "a bench_w4a8 row (needs shape, group, M, config, qqq_us)"))
+from bench_csv import gmean, read_qqq_times
 
 
 def main(argv):
     if len(argv) != 5:
         sys.exit(__doc__.strip().splitlines()[-1])
-    b1, v1, v2, b2 = (load(p) for p in argv[1:])
+    b1, v1, v2, b2 = (read_qqq_times(p) for p in argv[1:])
     common = sorted(k for k in b1 if k in v1 and k in v2 and k in b2)
     if not common:
         sys.exit(f"{argv[1]}: no (shape, group, M) row in all four runs")

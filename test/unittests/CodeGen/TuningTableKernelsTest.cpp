@@ -68,6 +68,7 @@ TEST(TuningTableKernels, EveryTunedKernelAssembles) {
       llvm::Expected<GeneratedKernel> k =
           generateGemmKernel(shape, config, options);
       std::string resources, error;
+      int64_t frame = 0;
       if (!k) {
         error = llvm::toString(k.takeError());
       } else if (llvm::Error e =
@@ -76,13 +77,13 @@ TEST(TuningTableKernels, EveryTunedKernelAssembles) {
       } else if (resources.find("C7519") != std::string::npos ||
                  resources.find("C7520") != std::string::npos) {
         error = "wgmma serialized:\n" + resources;
-      } else if (stackFrameBytes(resources) > 16) {
+      } else if ((frame = stackFrameBytes(resources)) > 16) {
         error = "local memory:\n" + resources;
       }
       std::lock_guard<std::mutex> lock(mu);
       if (!error.empty())
         failures.push_back(name + ": " + error);
-      else if (stackFrameBytes(resources) > 0) {
+      else if (frame > 0) {
         ++framed;
         std::cout << "ptxas " << name << ":\n" << resources << "\n";
       }
